@@ -1,0 +1,52 @@
+# Clearhouse: `make run` and `make test` are all a newcomer needs (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := config.settings
+
+.PHONY: run test up lint format lock bench clean migrate
+
+# The venv is rebuilt whenever the lock file changes.
+$(BIN)/.installed: requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+migrate: $(BIN)/.installed
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+
+run: migrate
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	@echo "Clearhouse at http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/  API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(BIN)/.installed
+	DEBUG=false SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The production-like stack on one machine: gunicorn, a Celery worker and beat (Procfile).
+up: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin every dependency from the ranges in pyproject.toml.
+lock: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml -p 3.11 -q -o requirements/base.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -q -o requirements/dev.txt
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/ledger_transfers.py
+
+clean:
+	rm -rf $(VENV) db.sqlite3* staticfiles

@@ -1,0 +1,116 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count
+
+from core.admin_site import register_dashboard_tile
+from core.models import AuditEvent, IdempotentRequest, Partner, User
+from core.services import audited_delete, audited_save, user_sessions_revoke_all
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Every add, change and delete from the console writes an audit event (before/after)."""
+
+    def save_model(self, request, obj, form, change):
+        audited_save(instance=obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        audited_delete(instance=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audited_delete(instance=obj, acting_user=request.user)
+
+
+class PartnerUserInline(admin.TabularInline):
+    model = User
+    fields = ("username", "email", "is_active", "last_login")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(AuditedModelAdmin):
+    list_display = ("slug", "name", "is_active", "user_count", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("slug", "name")
+    readonly_fields = ("id", "created_at")
+    inlines = [PartnerUserInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(user_count=Count("users"))
+
+    @admin.display(description="API users", ordering="user_count")
+    def user_count(self, obj):
+        return obj.user_count
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "partner", "is_staff", "is_active", "last_login")
+    list_filter = ("is_staff", "is_active", "partner", "groups")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Partner API", {"fields": ("partner",)}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("username", "partner", "password1", "password2")}),
+    )
+    actions = ["revoke_all_sessions"]
+
+    def save_model(self, request, obj, form, change):
+        audited_save(instance=obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        audited_delete(instance=obj, acting_user=request.user)
+
+    @admin.action(description="Revoke all sessions (API tokens refused at once)")
+    def revoke_all_sessions(self, request, queryset):
+        for user in queryset:
+            user_sessions_revoke_all(user=user, acting_user=request.user)
+        self.message_user(
+            request, f"Revoked every session of {queryset.count()} user(s).", messages.SUCCESS
+        )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor", "action", "target_type", "target_id", "trace_id")
+    list_filter = ("action", "target_type")
+    search_fields = ("target_id", "trace_id", "actor__username")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IdempotentRequest)
+class IdempotentRequestAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "partner", "key", "state", "response_status")
+    list_filter = ("state", "partner")
+    search_fields = ("key",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@register_dashboard_tile("Partners")
+def _partners_tile(request):
+    return {
+        "title": "Active partners",
+        "value": Partner.objects.filter(is_active=True).count(),
+        "url": "core/partner/",
+    }

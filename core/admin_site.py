@@ -1,0 +1,45 @@
+"""The operations console: Django's admin, with a dashboard of the day's figures.
+
+Apps add tiles with `register_dashboard_tile`; each tile is a callable returning a dict
+{"title", "value", "hint"?, "status"?: "ok"|"warn"|"alert", "url"?} or a list of them.
+"""
+
+from collections.abc import Callable
+
+import structlog
+from django.contrib import admin
+
+logger = structlog.get_logger(__name__)
+
+_dashboard_tiles: list[tuple[str, Callable]] = []
+
+
+def register_dashboard_tile(section: str):
+    def decorator(func):
+        _dashboard_tiles.append((section, func))
+        return func
+
+    return decorator
+
+
+class ClearhouseAdminSite(admin.AdminSite):
+    site_header = "Clearhouse operations console"
+    site_title = "Clearhouse operations"
+    index_title = "Today"
+    index_template = "admin/index.html"
+
+    def index(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "dashboard": self.dashboard(request)}
+        return super().index(request, extra_context)
+
+    def dashboard(self, request) -> list[dict]:
+        sections: dict[str, list[dict]] = {}
+        for section, tile in _dashboard_tiles:
+            try:
+                produced = tile(request)
+            except Exception:  # one broken tile must not take the console down
+                logger.exception("dashboard_tile_failed", tile=tile.__name__)
+                produced = {"title": tile.__name__, "value": "unavailable", "status": "alert"}
+            produced = produced if isinstance(produced, list) else [produced]
+            sections.setdefault(section, []).extend(produced)
+        return [{"title": title, "tiles": tiles} for title, tiles in sections.items()]

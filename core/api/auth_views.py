@@ -1,0 +1,64 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from core.api.base import AuthApi, PartnerApi
+from core.services import session_login, session_logout, session_refresh
+
+TokenPairSerializer = inline_serializer(
+    "TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()}
+)
+
+
+class TokenObtainApi(AuthApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request, *args, **kwargs):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        # Through django-axes: repeated failures lock the username out for this address.
+        user = authenticate(request._request, **payload.validated_data)
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed("Invalid credentials.")
+        access, refresh = session_login(user=user)
+        return Response({"access": str(access), "refresh": str(refresh)})
+
+
+class TokenRefreshApi(AuthApi):
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
+    def post(self, request, *args, **kwargs):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            old_refresh = RefreshToken(payload.validated_data["refresh"])
+        except TokenError as exc:
+            raise exceptions.AuthenticationFailed("Invalid or expired refresh token.") from exc
+        access, refresh = session_refresh(refresh=old_refresh)
+        return Response({"access": str(access), "refresh": str(refresh)})
+
+
+class LogoutApi(PartnerApi):
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField(required=False)
+
+    @extend_schema(request=InputSerializer, responses={204: None}, tags=["auth"])
+    def post(self, request, *args, **kwargs):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        refresh = None
+        if raw := payload.validated_data.get("refresh"):
+            try:
+                refresh = RefreshToken(raw)
+            except TokenError:
+                refresh = None  # an expired refresh token is already useless
+        session_logout(user=request.user, access=request.auth, refresh=refresh)
+        return Response(status=status.HTTP_204_NO_CONTENT)

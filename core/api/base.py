@@ -1,0 +1,25 @@
+"""Base classes per audience: they fix authentication, permissions and throttling once."""
+
+from rest_framework.views import APIView
+
+from core.api.permissions import IsPartnerUser
+from core.api.throttling import AuthRateThrottle, PartnerRateThrottle
+
+
+class PartnerApi(APIView):
+    """An operation of the partner API: a partner user's JWT, throttled per partner."""
+
+    permission_classes = [IsPartnerUser]
+    throttle_classes = [PartnerRateThrottle]
+
+    @property
+    def partner(self):
+        return self.request.user.partner
+
+
+class AuthApi(APIView):
+    """The token endpoints: no credentials needed, throttled per client address."""
+
+    authentication_classes = []
+    permission_classes = []
+    throttle_classes = [AuthRateThrottle]

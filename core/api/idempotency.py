@@ -1,0 +1,52 @@
+"""`@idempotent`: wraps a create endpoint's handler with Idempotency-Key handling."""
+
+import functools
+import json
+
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from core.idempotency import (
+    idempotency_key_claim,
+    idempotency_key_complete,
+    idempotency_key_release,
+    request_fingerprint,
+)
+from core.models import IdempotentRequest
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# Responses a client may retry to a different outcome are not remembered.
+_NOT_STORED = {429}
+
+
+def idempotent(handler):
+    @functools.wraps(handler)
+    def wrapper(view, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        claim = idempotency_key_claim(
+            partner_id=request.user.partner_id,
+            key=key,
+            fingerprint=request_fingerprint(
+                method=request.method, path=request.path, body=request.data
+            ),
+        )
+        if claim.state == IdempotentRequest.State.COMPLETED:
+            return Response(
+                claim.response_body, status=claim.response_status, headers={REPLAYED_HEADER: "true"}
+            )
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except Exception as exc:
+            response = view.handle_exception(exc)  # domain errors become envelopes here
+        if response.status_code >= 500 or response.status_code in _NOT_STORED:
+            idempotency_key_release(claim=claim)
+        else:
+            # Stored as rendered, so a replay is byte-for-byte the first answer's JSON.
+            body = json.loads(JSONRenderer().render(response.data)) if response.data else None
+            idempotency_key_complete(claim=claim, status=response.status_code, body=body)
+        return response
+
+    return wrapper

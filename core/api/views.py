@@ -1,0 +1,28 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from core.api.base import PartnerApi
+
+
+class MeApi(PartnerApi):
+    """The user and the partner behind the token."""
+
+    class OutputSerializer(serializers.Serializer):
+        class PartnerSerializer(serializers.Serializer):
+            id = serializers.UUIDField()
+            slug = serializers.CharField()
+            name = serializers.CharField()
+
+        class UserSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            username = serializers.CharField()
+            email = serializers.EmailField()
+
+        user = UserSerializer()
+        partner = PartnerSerializer()
+
+    @extend_schema(responses={200: OutputSerializer}, tags=["auth"])
+    def get(self, request, *args, **kwargs):
+        data = {"user": request.user, "partner": request.user.partner}
+        return Response(self.OutputSerializer(data).data)

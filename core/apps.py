@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class CoreConfig(AppConfig):
+    default = True
+    name = "core"
+    verbose_name = "Partners and access"
+
+    def ready(self):
+        from core import signals  # noqa: F401 - connects receivers
+
+
+class ClearhouseAdminConfig(admin_apps.AdminConfig):
+    """Replaces django.contrib.admin so that `admin.site` is the operations console."""
+
+    default = False
+    default_site = "core.admin_site.ClearhouseAdminSite"

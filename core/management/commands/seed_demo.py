@@ -1,0 +1,47 @@
+"""Demo data for `make run`: staff superuser `admin`, partners alpha and beta with users.
+
+Idempotent: running it again changes nothing but the printed passwords (when generated).
+Other apps extend it by registering a seeder in `core.demo`.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from core.demo import demo_seeders
+from core.models import Partner, User
+from core.services import partner_create, partner_user_create
+
+DEMO_PARTNERS = {"alpha": "Alpha Capital", "beta": "Beta Payments"}
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo staff user, partners and their data."
+
+    def handle(self, *args, **options):
+        password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
+        with transaction.atomic():
+            admin = User.objects.filter(username="admin").first() or User(username="admin")
+            admin.is_staff = admin.is_superuser = True
+            admin.set_password(password)
+            admin.save()
+            for slug, name in DEMO_PARTNERS.items():
+                partner = Partner.objects.filter(slug=slug).first() or partner_create(
+                    slug=slug, name=name, acting_user=admin
+                )
+                user = User.objects.filter(username=slug).first()
+                if user is None:
+                    partner_user_create(
+                        partner=partner, username=slug, password=password, acting_user=admin
+                    )
+                else:
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+        for name, seeder in demo_seeders():
+            self.stdout.write(f"seeding {name} ...")
+            seeder(acting_user=admin, stdout=self.stdout)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  admin console: /admin/   login: admin / {password}")
+        self.stdout.write(f"  partner API users: alpha / {password}, beta / {password}")

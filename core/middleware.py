@@ -1,0 +1,94 @@
+import re
+from datetime import UTC, datetime
+from http import HTTPStatus
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.http import http_date
+
+from core.tracing import TRACE_HEADER, trace_id_bind, trace_id_from_header
+
+_API_PATH = re.compile(r"^/api/(?P<version>v\d+)?")
+
+_CODES_BY_STATUS = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "validation_error",
+    415: "validation_error",
+    429: "throttled",
+}
+
+
+def error_envelope(*, code: str, message: str, details: dict | None = None, trace_id: str = ""):
+    return {"code": code, "message": message, "details": details or {}, "trace_id": trace_id}
+
+
+class TraceIdMiddleware:
+    """Outermost: takes a well-formed X-Trace-ID or makes one, binds it and echoes it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.trace_id = trace_id_from_header(request.headers.get(TRACE_HEADER))
+        trace_id_bind(request.trace_id)
+        response = self.get_response(request)
+        response[TRACE_HEADER] = request.trace_id
+        return response
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Under /api/, any error that did not come from DRF's handler (Django's own 404 and
+    500 pages, CSRF failures, DEBUG pages) is rewritten into the error envelope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not _API_PATH.match(request.path)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        status = response.status_code
+        code = _CODES_BY_STATUS.get(status, "internal_error" if status >= 500 else "error")
+        message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        if status >= 500:
+            message = "Internal error; quote the trace id to support."
+        envelope = error_envelope(
+            code=code, message=message, trace_id=getattr(request, "trace_id", "")
+        )
+        new = JsonResponse(envelope, status=status)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                new[header] = response[header]
+        return new
+
+
+class ApiDeprecationMiddleware:
+    """Marks responses of a deprecated API version with Deprecation and Sunset headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = _API_PATH.match(request.path)
+        version = match and match.group("version")
+        sunset = settings.API_DEPRECATED_VERSIONS.get(version) if version else None
+        if sunset is not None:
+            response["Deprecation"] = "true"
+            if sunset:
+                response["Sunset"] = _http_date_of(sunset)
+        return response
+
+
+def _http_date_of(iso_date: str) -> str:
+    day = datetime.fromisoformat(iso_date).replace(tzinfo=UTC)
+    return http_date(day.timestamp())

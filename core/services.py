@@ -1,0 +1,130 @@
+"""Writes of the core app: partners, users, sessions, audit events."""
+
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from django.forms.models import model_to_dict
+from rest_framework import exceptions
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from core.models import AuditEvent, Partner, User
+from core.sessions import (
+    session_token_consume,
+    session_token_register,
+    session_tokens_revoke_all,
+)
+from core.tracing import trace_id_current
+
+
+def snapshot(instance, *, exclude=("password",)) -> dict:
+    """A JSON-safe picture of a model instance for before/after in audit events."""
+    data = model_to_dict(instance, exclude=exclude)
+    return {key: _jsonable(value) for key, value in data.items()}
+
+
+def _jsonable(value):
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    return str(value)
+
+
+def audit_record(*, actor, action: str, target, before=None, after=None) -> AuditEvent:
+    """Append an audit event. Call inside the transaction of the change it describes."""
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk),
+        before=before,
+        after=after,
+        trace_id=trace_id_current(),
+    )
+
+
+@transaction.atomic
+def audited_save(*, instance, acting_user, form_changed: bool = True):
+    """Save a staff edit from the admin with its before/after audit event."""
+    is_new = instance._state.adding
+    before = None if is_new else snapshot(type(instance)._default_manager.get(pk=instance.pk))
+    instance.save()
+    action = "create" if is_new else "change"
+    audit_record(
+        actor=acting_user,
+        action=f"{instance._meta.model_name}.{action}",
+        target=instance,
+        before=before,
+        after=snapshot(instance),
+    )
+    return instance
+
+
+@transaction.atomic
+def audited_delete(*, instance, acting_user) -> None:
+    before = snapshot(instance)
+    audit_record(
+        actor=acting_user,
+        action=f"{instance._meta.model_name}.delete",
+        target=instance,
+        before=before,
+    )
+    instance.delete()
+
+
+@transaction.atomic
+def partner_create(*, slug: str, name: str, acting_user=None) -> Partner:
+    partner = Partner.objects.create(slug=slug, name=name)
+    audit_record(actor=acting_user, action="partner.create", target=partner, after=snapshot(partner))
+    return partner
+
+
+@transaction.atomic
+def partner_user_create(*, partner: Partner, username: str, password: str, acting_user=None):
+    user = User(username=username, partner=partner)
+    user.set_password(password)
+    user.save()
+    audit_record(actor=acting_user, action="user.create", target=user, after=snapshot(user))
+    return user
+
+
+# --- Sessions (JWT) ----------------------------------------------------------------------
+
+
+def session_login(*, user: User):
+    """Issue an access/refresh pair for a partner user and record both in the token store."""
+    if not user.is_partner_user or not user.partner.is_active:
+        raise exceptions.AuthenticationFailed("Invalid credentials.")
+    refresh = RefreshToken.for_user(user)
+    access = refresh.access_token
+    session_token_register(refresh)
+    session_token_register(access)
+    update_last_login(None, user)
+    return access, refresh
+
+
+def session_refresh(*, refresh: RefreshToken):
+    """Rotate: the presented refresh token is consumed and can never be used again."""
+    user = User.objects.filter(pk=refresh.get("user_id"), is_active=True).first()
+    password_changed = user is not None and refresh.get(
+        api_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(user.password)
+    if user is None or password_changed or not session_token_consume(refresh):
+        raise exceptions.AuthenticationFailed("Refresh token has been used or revoked.")
+    return session_login(user=user)
+
+
+def session_logout(*, user: User, access, refresh=None) -> None:
+    session_token_consume(access)
+    if refresh is not None and str(refresh.get("user_id")) == str(user.pk):
+        session_token_consume(refresh)
+
+
+@transaction.atomic
+def user_sessions_revoke_all(*, user: User, acting_user) -> None:
+    """Staff action: every token the user holds is refused from the next request on."""
+    session_tokens_revoke_all(user_id=user.pk)
+    audit_record(actor=acting_user, action="user.sessions_revoke_all", target=user)

@@ -1,0 +1,97 @@
+"""Manual adjustments (bank deposits, corrections) under four-eyes control."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ValidationFailed
+from core.services import audit_record, snapshot
+from ledger import errors
+from ledger.locking import adjustment_lock
+from ledger.models import Account, Adjustment
+from ledger.posting import TransferRequest
+from ledger.services import _transfers_apply_locked
+
+
+@transaction.atomic
+def adjustment_propose(
+    *,
+    debit_account: Account,
+    credit_account: Account,
+    amount: int,
+    reason: str,
+    acting_user,
+    code: str = "adjustment",
+) -> Adjustment:
+    """Record a proposed posting; nothing moves until another staff user approves it."""
+    if amount <= 0:
+        raise ValidationFailed(details={"amount": ["Must be greater than zero."]})
+    if debit_account.asset_id != credit_account.asset_id:
+        raise errors.AssetMismatch(details={"credit_account": ["Must hold the same asset."]})
+    if not reason.strip():
+        raise ValidationFailed(details={"reason": ["Say why."]})
+    adjustment = Adjustment.objects.create(
+        debit_account=debit_account,
+        credit_account=credit_account,
+        amount=amount,
+        code=code,
+        reason=reason,
+        proposed_by=acting_user,
+    )
+    audit_record(
+        actor=acting_user, action="adjustment.propose", target=adjustment, after=snapshot(adjustment)
+    )
+    return adjustment
+
+
+def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
+    """Approve and post, in one transaction. The proposer can never approve their own."""
+    with transaction.atomic(durable=True):
+        locked = _lock_proposed(adjustment, acting_user)
+        request = TransferRequest(
+            id=locked.pk,  # the adjustment's id: it can post at most once
+            debit_account_id=locked.debit_account_id,
+            credit_account_id=locked.credit_account_id,
+            amount=locked.amount,
+            asset=locked.debit_account.asset_id,
+            code=locked.code,
+            reference=f"adjustment {locked.pk}",
+            metadata={"reason": locked.reason, "proposed_by": locked.proposed_by_id},
+        )
+        (result,) = _transfers_apply_locked(
+            [request], atomic=True, partner=None, acting_user=acting_user, batch=False
+        )
+        locked.transfer = result.transfer
+        _decide(locked, Adjustment.State.APPROVED, acting_user)
+    return locked
+
+
+@transaction.atomic
+def adjustment_reject(*, adjustment: Adjustment, acting_user) -> Adjustment:
+    locked = _lock_proposed(adjustment, acting_user)
+    _decide(locked, Adjustment.State.REJECTED, acting_user)
+    return locked
+
+
+def _lock_proposed(adjustment: Adjustment, acting_user) -> Adjustment:
+    locked = adjustment_lock(adjustment.pk)
+    if locked.state != Adjustment.State.PROPOSED:
+        raise errors.AccountStatusConflict(
+            f"The adjustment is already {locked.state}.", details={"reason": "already_decided"}
+        )
+    if locked.proposed_by_id == acting_user.pk:
+        raise errors.FourEyesViolation()
+    return locked
+
+
+def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
+    adjustment.state = state
+    adjustment.decided_by = acting_user
+    adjustment.decided_at = timezone.now()
+    adjustment.save(update_fields=["state", "decided_by", "decided_at", "transfer"])
+    audit_record(
+        actor=acting_user,
+        action=f"adjustment.{state}",
+        target=adjustment,
+        before={"state": Adjustment.State.PROPOSED},
+        after={"state": state, "transfer": str(adjustment.transfer_id or "")},
+    )

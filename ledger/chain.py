@@ -1,0 +1,38 @@
+"""Tamper evidence. Each transfer has a digest over its immutable fields; each account's
+entries form a hash chain (entry hash = sha256(previous hash, transfer digest, side,
+totals after)). An edited, deleted or reordered transfer breaks a digest or a chain."""
+
+import hashlib
+import json
+
+GENESIS = "0" * 64
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def transfer_digest(transfer) -> str:
+    fields = [
+        str(transfer.id),
+        transfer.kind,
+        str(transfer.debit_account_id),
+        str(transfer.credit_account_id),
+        transfer.asset_id,
+        str(transfer.amount),
+        transfer.code,
+        transfer.reference,
+        json.dumps(transfer.metadata, sort_keys=True, separators=(",", ":")),
+        str(transfer.pending_id or ""),
+        str(transfer.reverses_id or ""),
+        str(transfer.batch_id or ""),
+        _iso(transfer.expires_at),
+        _iso(transfer.created_at),
+        str(transfer.created_by_id or ""),
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def entry_hash(*, previous: str, transfer_digest: str, side: str, totals: tuple) -> str:
+    text = f"{previous}|{transfer_digest}|{side}|{totals[0]}|{totals[1]}|{totals[2]}|{totals[3]}"
+    return hashlib.sha256(text.encode()).hexdigest()

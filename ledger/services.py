@@ -1,0 +1,365 @@
+"""Every write to the ledger. Keyword-only; one transaction each; accounts locked in a fixed
+order (ledger.locking); the rules themselves live in ledger.posting."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import PermissionDenied, ValidationFailed
+from core.services import audit_record, snapshot
+from ledger import errors
+from ledger.locking import account_lock, accounts_lock
+from ledger.models import Account, Asset, Entry, Transfer
+from ledger.posting import TOTALS, Posting, PostingEngine, TransferRequest
+
+__all__ = [
+    "BatchItemResult",
+    "TransferRequest",
+    "account_close",
+    "account_freeze",
+    "account_open",
+    "account_unfreeze",
+    "house_accounts_ensure",
+    "pending_transfer_post",
+    "pending_transfer_void",
+    "pending_transfers_expire",
+    "transfer_batch_create",
+    "transfer_create",
+    "transfer_reverse",
+]
+
+HOUSE_ACCOUNTS = {
+    # code: (kind, description)
+    "settlement_bank": (Account.Kind.ASSET, "Cash at the settlement bank"),
+    "fee_income": (Account.Kind.INCOME, "Fees earned"),
+    "suspense": (Account.Kind.LIABILITY, "Unmatched money awaiting investigation"),
+}
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def account_open(
+    *,
+    partner,
+    asset: Asset | str,
+    code: str = "main",
+    kind: str = Account.Kind.LIABILITY,
+    debits_must_not_exceed_credits: bool | None = None,
+    credits_must_not_exceed_debits: bool = False,
+    acting_user=None,
+) -> Account:
+    """Open an account. A partner's account may never go below zero unless told otherwise."""
+    asset_code = asset.code if isinstance(asset, Asset) else asset
+    if not Asset.objects.filter(code=asset_code).exists():
+        raise ValidationFailed(details={"asset": [f"Unknown asset {asset_code!r}."]})
+    if debits_must_not_exceed_credits is None:
+        debits_must_not_exceed_credits = partner is not None
+    if Account.objects.filter(partner=partner, asset_id=asset_code, code=code).exists():
+        raise errors.AccountStatusConflict(
+            f"An account {code!r} in {asset_code} already exists.",
+            details={"reason": "account_exists"},
+        )
+    account = Account.objects.create(
+        partner=partner,
+        asset_id=asset_code,
+        code=code,
+        kind=kind,
+        debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+    )
+    audit_record(actor=acting_user, action="account.open", target=account, after=snapshot(account))
+    return account
+
+
+def house_accounts_ensure(*, asset: Asset | str, acting_user=None) -> dict[str, Account]:
+    """The firm's own accounts in `asset`, opened on first use."""
+    asset_code = asset.code if isinstance(asset, Asset) else asset
+    found = {
+        a.code: a for a in Account.objects.filter(partner=None, asset_id=asset_code)
+    }
+    for code, (kind, _description) in HOUSE_ACCOUNTS.items():
+        if code not in found:
+            found[code] = account_open(
+                partner=None, asset=asset_code, code=code, kind=kind, acting_user=acting_user
+            )
+    return found
+
+
+_STATUS_TRANSITIONS = {
+    (Account.Status.OPEN, Account.Status.FROZEN),
+    (Account.Status.FROZEN, Account.Status.OPEN),
+    (Account.Status.OPEN, Account.Status.CLOSED),
+    (Account.Status.FROZEN, Account.Status.CLOSED),
+}
+
+
+def _account_status_set(*, account: Account, status: str, acting_user, reason: str) -> Account:
+    with transaction.atomic():
+        locked = account_lock(account.pk)
+        if (locked.status, status) not in _STATUS_TRANSITIONS:
+            raise errors.AccountStatusConflict(
+                f"Cannot go from {locked.status} to {status}.",
+                details={"status": locked.status},
+            )
+        if status == Account.Status.CLOSED and (
+            locked.debits_pending or locked.credits_pending or locked.posted_balance
+        ):
+            raise errors.AccountNotEmpty()
+        before = {"status": locked.status}
+        locked.status = status
+        locked.save(update_fields=["status"])
+        audit_record(
+            actor=acting_user,
+            action=f"account.{status}",
+            target=locked,
+            before=before,
+            after={"status": status, "reason": reason},
+        )
+    account.status = status
+    return locked
+
+
+def account_freeze(*, account: Account, acting_user, reason: str = "") -> Account:
+    return _account_status_set(
+        account=account, status=Account.Status.FROZEN, acting_user=acting_user, reason=reason
+    )
+
+
+def account_unfreeze(*, account: Account, acting_user, reason: str = "") -> Account:
+    return _account_status_set(
+        account=account, status=Account.Status.OPEN, acting_user=acting_user, reason=reason
+    )
+
+
+def account_close(*, account: Account, acting_user, reason: str = "") -> Account:
+    return _account_status_set(
+        account=account, status=Account.Status.CLOSED, acting_user=acting_user, reason=reason
+    )
+
+
+# --- Transfers -----------------------------------------------------------------------------
+
+
+@dataclass
+class BatchItemResult:
+    index: int
+    transfer: Transfer | None = None
+    error: errors.LedgerError | None = None
+    replayed: bool = False  # the id existed already with the same fields
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class LinkedTransferFailed(errors.LedgerError, errors.BusinessRuleViolation):
+    code = "linked_transfer_failed"
+    reason = "linked_transfer_failed"
+    default_message = "Not applied: another transfer in the atomic batch failed."
+
+
+def transfer_create(*, request: TransferRequest, partner=None, acting_user=None) -> Transfer:
+    """Apply one transfer, exactly once per id. Retrying with the same id and fields returns
+    the original; the same id with other fields is a conflict. `partner`, when given, may
+    debit only its own accounts."""
+    (result,) = _transfers_apply(
+        [request], atomic=True, partner=partner, acting_user=acting_user, batch=False
+    )
+    return result.transfer
+
+
+def transfer_batch_create(
+    *, requests: list[TransferRequest], atomic: bool, partner=None, acting_user=None
+) -> list[BatchItemResult]:
+    """Apply up to 1,000 transfers in one transaction. Atomic: all or none (raises
+    BatchRejected with per-item results). Independent: each item succeeds or fails alone."""
+    return _transfers_apply(
+        requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=True
+    )
+
+
+def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[BatchItemResult]:
+    # A concurrent request may insert one of our ids between our check and our insert; the
+    # unique key stops it, and the retry then finds that transfer and answers as a replay.
+    for attempt in range(2):
+        try:
+            with transaction.atomic(durable=True):
+                return _transfers_apply_locked(
+                    requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
+                )
+        except IntegrityError:
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch):
+    account_ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+    accounts = accounts_lock(account_ids)
+    client_ids = [r.id for r in requests if r.id is not None]
+    existing = Transfer.objects.in_bulk(client_ids) if client_ids else {}
+    engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
+    batch_id = uuid.uuid4() if batch and atomic and len(requests) > 1 else None
+    partner_id = partner.pk if partner is not None else None
+
+    results, postings = [], []
+    for index, request in enumerate(requests):
+        result = BatchItemResult(index=index)
+        earlier = existing.get(request.id) if request.id is not None else None
+        try:
+            if earlier is not None:
+                if not request.matches(earlier) or (
+                    partner_id is not None and accounts[earlier.debit_account_id].partner_id
+                    != partner_id
+                ):
+                    raise errors.TransferExistsWithDifferentFields(details={"id": str(request.id)})
+                result.transfer, result.replayed = earlier, True
+            else:
+                posting = engine.apply_new(request, partner_id=partner_id, batch_id=batch_id)
+                postings.append(posting)
+                existing[posting.transfer.pk] = posting.transfer
+                result.transfer = posting.transfer
+        except errors.LedgerError as exc:
+            result.error = exc
+            if atomic:
+                results.append(result)
+                _reject_atomic(requests, results)
+        results.append(result)
+    _write(postings, engine)
+    return results
+
+
+def _reject_atomic(requests, results):
+    failed = {r.index: r for r in results}
+    final = [
+        failed.get(i) or BatchItemResult(index=i, error=LinkedTransferFailed())
+        for i in range(len(requests))
+    ]
+    for item in final:  # successes before the failure are undone with the transaction
+        if item.error is None:
+            item.transfer, item.error = None, LinkedTransferFailed()
+    if len(requests) == 1:
+        raise final[0].error
+    raise errors.BatchRejected(results=final)
+
+
+def _write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> None:
+    if not postings:
+        return
+    Transfer.objects.bulk_create([p.transfer for p in postings])
+    Entry.objects.bulk_create([entry for p in postings for entry in p.entries])
+    Account.objects.bulk_update(list(engine.touched.values()), [*TOTALS, "chain_head"])
+    for pending in resolved:
+        Transfer.objects.filter(pk=pending.pk).update(status=pending.status)
+
+
+# --- Pending transfers ---------------------------------------------------------------------
+
+
+def pending_transfer_post(
+    *, pending_id, amount: int | None = None, transfer_id=None, partner=None, acting_user=None
+) -> Transfer:
+    """Post a pending transfer, fully or partly; a partial post releases the remainder."""
+    return _pending_resolve(
+        pending_id=pending_id,
+        kind=Transfer.Kind.POST_PENDING,
+        amount=amount,
+        transfer_id=transfer_id,
+        partner=partner,
+        acting_user=acting_user,
+    )
+
+
+def pending_transfer_void(*, pending_id, transfer_id=None, partner=None, acting_user=None):
+    """Void a pending transfer: its whole reservation is released."""
+    return _pending_resolve(
+        pending_id=pending_id,
+        kind=Transfer.Kind.VOID_PENDING,
+        transfer_id=transfer_id,
+        partner=partner,
+        acting_user=acting_user,
+    )
+
+
+def _pending_resolve(*, pending_id, kind, amount=None, transfer_id=None, partner, acting_user):
+    pending = (
+        Transfer.objects.select_related("debit_account", "credit_account")
+        .filter(pk=pending_id)
+        .first()
+    )
+    if pending is None:
+        raise errors.TransferNotFound()
+    if partner is not None:
+        owners = {pending.debit_account.partner_id, pending.credit_account.partner_id}
+        if partner.pk not in owners:
+            raise errors.TransferNotFound()
+        if pending.debit_account.partner_id != partner.pk:
+            raise PermissionDenied("Only the debited account's owner may post or void.")
+    try:
+        with transaction.atomic(durable=True):
+            accounts = accounts_lock([pending.debit_account_id, pending.credit_account_id])
+            pending = Transfer.objects.get(pk=pending_id)  # its status, read under the locks
+            engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
+            posting = engine.apply_resolution(
+                pending, kind=kind, amount=amount, transfer_id=transfer_id
+            )
+            _write([posting], engine, resolved=[pending])
+    except IntegrityError as exc:  # the at-most-once constraint caught a racing resolution
+        raise errors.PendingAlreadyResolved() from exc
+    return posting.transfer
+
+
+def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
+    """Expire pending transfers whose timeout has passed; returns how many expired."""
+    now = now or timezone.now()
+    due = Transfer.objects.filter(
+        status=Transfer.Status.PENDING, expires_at__isnull=False, expires_at__lte=now
+    ).values_list("pk", flat=True)[:limit]
+    expired = 0
+    for pending_id in list(due):
+        try:
+            _pending_resolve(
+                pending_id=pending_id,
+                kind=Transfer.Kind.EXPIRE_PENDING,
+                partner=None,
+                acting_user=None,
+            )
+            expired += 1
+        except errors.PendingAlreadyResolved:
+            continue  # posted or voided in the meantime
+    return expired
+
+
+# --- Corrections ---------------------------------------------------------------------------
+
+
+def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, reference=""):
+    """A new transfer moving the money back. The original is never edited."""
+    if transfer.kind not in (Transfer.Kind.SINGLE_PHASE, Transfer.Kind.POST_PENDING):
+        raise errors.NotAPendingTransfer(
+            "Only posted money can be reversed; void a pending transfer instead.",
+            details={"reason": "not_reversible"},
+        )
+    try:
+        with transaction.atomic(durable=True):
+            accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])
+            if Transfer.objects.filter(reverses=transfer).exists():
+                raise errors.AlreadyReversed()
+            engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
+            posting = engine.apply_reversal(
+                transfer, transfer_id=transfer_id, reference=reference
+            )
+            _write([posting], engine)
+            audit_record(
+                actor=acting_user,
+                action="transfer.reverse",
+                target=transfer,
+                after={"reversal": str(posting.transfer.pk)},
+            )
+    except IntegrityError as exc:
+        raise errors.AlreadyReversed() from exc
+    return posting.transfer

@@ -1,0 +1,50 @@
+import pytest
+
+from core.services import partner_create
+from ledger.models import Account
+from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
+
+
+@pytest.fixture
+def house_usd(db):
+    return house_accounts_ensure(asset="USD")
+
+
+@pytest.fixture
+def fund(house_usd):
+    """fund(account, minor_units): a deposit from the house bank account."""
+
+    def _fund(account: Account, amount: int):
+        bank = house_accounts_ensure(asset=account.asset_id)["settlement_bank"]
+        return transfer_create(
+            request=TransferRequest(
+                debit_account_id=bank.pk,
+                credit_account_id=account.pk,
+                amount=amount,
+                asset=account.asset_id,
+                code="deposit",
+            )
+        )
+
+    return _fund
+
+
+@pytest.fixture
+def alpha_usd(partner):
+    return account_open(partner=partner, asset="USD")
+
+
+@pytest.fixture
+def beta_usd(other_partner):
+    return account_open(partner=other_partner, asset="USD")
+
+
+@pytest.fixture
+def make_partner_account(db):
+    counter = iter(range(10_000))
+
+    def _make(asset="USD", partner=None):
+        partner = partner or partner_create(slug=f"p{next(counter)}", name="Partner")
+        return account_open(partner=partner, asset=asset)
+
+    return _make

@@ -38,7 +38,10 @@ def adjustment_propose(
         proposed_by=acting_user,
     )
     audit_record(
-        actor=acting_user, action="adjustment.propose", target=adjustment, after=snapshot(adjustment)
+        actor=acting_user,
+        action="adjustment.propose",
+        target=adjustment,
+        after=snapshot(adjustment),
     )
     return adjustment
 

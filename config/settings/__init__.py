@@ -131,6 +131,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "core.tasks.idempotency_keys_purge",
         "schedule": timedelta(hours=1),
     },
+    "ledger-pending-expire": {"task": "ledger.tasks.ledger_pending_expire", "schedule": 30.0},
+    "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
+    "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
@@ -167,6 +170,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"  # 429 + Retry-After; envelope on /api/
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -180,11 +184,14 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client address is REMOTE_ADDR, as for django-axes: a client-sent X-Forwarded-For
+    # must not give it a fresh throttle bucket per request.
+    "NUM_PROXIES": 0,
 }
 # Requests per audience; read on each request so tests and operators can change them.
 API_THROTTLE_RATES = {

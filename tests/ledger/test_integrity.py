@@ -1,0 +1,108 @@
+"""The checkers catch what the ORM would never do: rows changed behind its back."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from ledger.integrity import ledger_chain_violations, ledger_invariants_violations
+from ledger.models import LedgerCheckRun, Transfer
+from ledger.services import (
+    TransferRequest,
+    pending_transfer_post,
+    pending_transfer_void,
+    transfer_create,
+)
+
+
+@pytest.fixture
+def busy_ledger(alpha_usd, beta_usd, fund):
+    fund(alpha_usd, 10_000)
+    fund(beta_usd, 5_000)
+
+    def move(debit, credit, amount, **kw):
+        return transfer_create(
+            request=TransferRequest(
+                debit_account_id=debit.pk,
+                credit_account_id=credit.pk,
+                amount=amount,
+                asset="USD",
+                **kw,
+            )
+        )
+
+    move(alpha_usd, beta_usd, 1_500)
+    move(beta_usd, alpha_usd, 700)
+    pending_transfer_post(pending_id=move(alpha_usd, beta_usd, 900, pending=True).pk, amount=400)
+    pending_transfer_void(pending_id=move(beta_usd, alpha_usd, 300, pending=True).pk)
+    move(alpha_usd, beta_usd, 200, pending=True)  # left open
+    return Transfer.objects.order_by("created_at")
+
+
+def _sql(statement, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def test_a_consistent_ledger_passes_both_checks(busy_ledger):
+    assert ledger_invariants_violations() == []
+    assert ledger_chain_violations() == []
+    call_command("ledger_check")
+    call_command("ledger_verify")
+    assert list(LedgerCheckRun.objects.values_list("ok", flat=True)) == [True, True]
+
+
+def test_an_amount_edited_behind_the_orm_is_caught(busy_ledger):
+    victim = busy_ledger.filter(kind=Transfer.Kind.SINGLE_PHASE).last()
+    _sql("UPDATE ledger_transfer SET amount = amount + 1 WHERE id = %s", [victim.pk.hex
+         if connection.vendor == "sqlite" else victim.pk])
+    checks = {v["check"] for v in ledger_invariants_violations()}
+    assert "account_totals" in checks
+    chain = ledger_chain_violations()
+    assert {"check": "transfer_digest", "transfer": str(victim.pk)} in chain
+    with pytest.raises(CommandError):
+        call_command("ledger_verify")
+    run = LedgerCheckRun.objects.latest()
+    assert run.ok is False and run.violations
+
+
+def test_a_deleted_transfer_is_caught(busy_ledger):
+    victim = busy_ledger.filter(kind=Transfer.Kind.SINGLE_PHASE).last()
+    pk = victim.pk.hex if connection.vendor == "sqlite" else victim.pk
+    _sql("DELETE FROM ledger_entry WHERE transfer_id = %s", [pk])
+    _sql("DELETE FROM ledger_transfer WHERE id = %s", [pk])
+    checks = {v["check"] for v in ledger_chain_violations()}
+    assert checks & {"entry_chain", "chain_head"}
+    with pytest.raises(CommandError):
+        call_command("ledger_check")
+
+
+def test_reordered_transfers_are_caught(busy_ledger):
+    first, second = busy_ledger[0], busy_ledger[1]
+    for transfer, other in ((first, second), (second, first)):
+        pk = transfer.pk.hex if connection.vendor == "sqlite" else transfer.pk
+        _sql("UPDATE ledger_transfer SET created_at = %s WHERE id = %s", [other.created_at, pk])
+    broken = {v.get("transfer") for v in ledger_chain_violations()}
+    assert {str(first.pk), str(second.pk)} <= broken
+
+
+def test_the_database_itself_refuses_an_overdrawn_account(busy_ledger, alpha_usd):
+    from django.db import IntegrityError, transaction
+
+    from ledger.models import Account
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=alpha_usd.pk).update(debits_posted=10**12)
+
+
+@pytest.mark.postgres
+def test_a_broken_balance_limit_is_caught(busy_ledger, alpha_usd):
+    # What a careless migration or manual fix could leave behind: the guard gone, the
+    # account overdrawn. (DDL is transactional in PostgreSQL: the test rolls it back.)
+    _sql("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending before DDL
+    _sql("ALTER TABLE ledger_account DROP CONSTRAINT account_debits_within_credits")
+    _sql(
+        "UPDATE ledger_account SET debits_posted = credits_posted + 1 WHERE id = %s",
+        [alpha_usd.pk],
+    )
+    violations = ledger_invariants_violations()
+    assert {"check": "balance_limit", "account": str(alpha_usd.pk)} in violations

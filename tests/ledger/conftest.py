@@ -1,8 +1,18 @@
 import pytest
 
 from core.services import partner_create
-from ledger.models import Account
+from ledger.assets import currency_assets_sync
+from ledger.models import Account, Asset
 from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
+
+
+@pytest.fixture(autouse=True)
+def currencies(request):
+    """The ISO 4217 assets. A data migration loads them, but transaction=True tests flush
+    every table afterwards, so they are put back for each test that touches the database."""
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+        currency_assets_sync(Asset)
 
 
 @pytest.fixture

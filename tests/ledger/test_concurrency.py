@@ -1,0 +1,137 @@
+"""Races on PostgreSQL, with real threads and real row locks (committed data: transaction=True)."""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from ledger import errors
+from ledger.integrity import ledger_chain_violations, ledger_invariants_violations
+from ledger.models import Account, Transfer
+from ledger.services import (
+    TransferRequest,
+    pending_transfer_post,
+    pending_transfer_void,
+    transfer_create,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _race(count: int, work):
+    """Run work(i) in `count` threads released at the same instant; return outcomes."""
+    start = threading.Barrier(count)
+
+    def run(i):
+        try:
+            start.wait()
+            return work(i)
+        except Exception as exc:  # the outcome under test, kept for assertions
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def _request(debit, credit, amount, **kw):
+    return TransferRequest(
+        debit_account_id=debit.pk, credit_account_id=credit.pk, amount=amount, asset="USD", **kw
+    )
+
+
+def test_racing_withdrawals_never_overdraw_the_account(alpha_usd, beta_usd, fund):
+    fund(alpha_usd, 1_000)  # 10.00
+
+    outcomes = _race(50, lambda i: transfer_create(request=_request(alpha_usd, beta_usd, 100)))
+
+    posted = [o for o in outcomes if isinstance(o, Transfer)]
+    refused = [o for o in outcomes if isinstance(o, errors.InsufficientFunds)]
+    assert (len(posted), len(refused)) == (10, 40), outcomes
+    alpha_usd.refresh_from_db()
+    beta_usd.refresh_from_db()
+    assert alpha_usd.posted_balance == 0
+    assert beta_usd.posted_balance == 1_000
+    assert ledger_invariants_violations() == []
+
+
+def test_transfers_in_opposite_directions_never_deadlock(alpha_usd, beta_usd, fund):
+    fund(alpha_usd, 100_000)
+    fund(beta_usd, 100_000)
+
+    def ping_pong(i):
+        debit, credit = (alpha_usd, beta_usd) if i % 2 else (beta_usd, alpha_usd)
+        return [transfer_create(request=_request(debit, credit, 10 + i)) for _ in range(5)]
+
+    outcomes = _race(16, ping_pong)
+
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    alpha_usd.refresh_from_db()
+    beta_usd.refresh_from_db()
+    # alpha received from the even threads and paid the odd ones, 5 times each.
+    alpha_net = sum(5 * (10 + i) * (-1 if i % 2 else 1) for i in range(16))
+    assert alpha_usd.posted_balance == 100_000 + alpha_net
+    assert beta_usd.posted_balance == 100_000 - alpha_net
+    assert ledger_invariants_violations() == []
+    assert ledger_chain_violations() == []
+
+
+def test_the_same_transfer_id_sent_twenty_times_at_once_is_applied_once(
+    alpha_usd, beta_usd, fund
+):
+    fund(alpha_usd, 10_000)
+    request = _request(alpha_usd, beta_usd, 2_500, id=uuid.uuid4())
+
+    outcomes = _race(20, lambda i: transfer_create(request=request))
+
+    assert all(isinstance(o, Transfer) and o.pk == request.id for o in outcomes), outcomes
+    assert Transfer.objects.filter(pk=request.id).count() == 1
+    alpha_usd.refresh_from_db()
+    assert alpha_usd.posted_balance == 7_500
+
+
+def test_racing_post_and_void_of_one_pending_transfer_resolve_it_once(
+    alpha_usd, beta_usd, fund
+):
+    fund(alpha_usd, 10_000)
+    pending = transfer_create(request=_request(alpha_usd, beta_usd, 4_000, pending=True))
+
+    def resolve(i):
+        if i % 2:
+            return pending_transfer_post(pending_id=pending.pk)
+        return pending_transfer_void(pending_id=pending.pk)
+
+    outcomes = _race(10, resolve)
+
+    resolutions = [o for o in outcomes if isinstance(o, Transfer)]
+    assert len(resolutions) == 1, outcomes
+    assert all(
+        isinstance(o, errors.PendingAlreadyResolved) for o in outcomes if o not in resolutions
+    )
+    alpha_usd.refresh_from_db()
+    assert alpha_usd.debits_pending == 0
+    expected = 6_000 if resolutions[0].kind == Transfer.Kind.POST_PENDING else 10_000
+    assert alpha_usd.posted_balance == expected
+    assert ledger_invariants_violations() == []
+
+
+def test_a_hot_account_under_concurrent_batches_stays_consistent(alpha_usd, fund, make_partner_account):
+    from ledger.services import transfer_batch_create
+
+    fund(alpha_usd, 5_000)
+    receivers = [make_partner_account() for _ in range(5)]
+
+    def batch(i):
+        requests = [_request(alpha_usd, receivers[j], 100) for j in range(5)]
+        return transfer_batch_create(requests=requests, atomic=True)
+
+    outcomes = _race(12, batch)  # 12 batches of 5.00 against 50.00: exactly 10 fit
+
+    applied = [o for o in outcomes if isinstance(o, list)]
+    assert len(applied) == 10
+    assert all(isinstance(o, errors.BatchRejected) for o in outcomes if o not in applied)
+    assert Account.objects.get(pk=alpha_usd.pk).posted_balance == 0
+    assert ledger_invariants_violations() == []

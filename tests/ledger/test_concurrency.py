@@ -79,9 +79,7 @@ def test_transfers_in_opposite_directions_never_deadlock(alpha_usd, beta_usd, fu
     assert ledger_chain_violations() == []
 
 
-def test_the_same_transfer_id_sent_twenty_times_at_once_is_applied_once(
-    alpha_usd, beta_usd, fund
-):
+def test_the_same_transfer_id_sent_twenty_times_at_once_is_applied_once(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 10_000)
     request = _request(alpha_usd, beta_usd, 2_500, id=uuid.uuid4())
 
@@ -93,9 +91,7 @@ def test_the_same_transfer_id_sent_twenty_times_at_once_is_applied_once(
     assert alpha_usd.posted_balance == 7_500
 
 
-def test_racing_post_and_void_of_one_pending_transfer_resolve_it_once(
-    alpha_usd, beta_usd, fund
-):
+def test_racing_post_and_void_of_one_pending_transfer_resolve_it_once(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 10_000)
     pending = transfer_create(request=_request(alpha_usd, beta_usd, 4_000, pending=True))
 
@@ -118,7 +114,9 @@ def test_racing_post_and_void_of_one_pending_transfer_resolve_it_once(
     assert ledger_invariants_violations() == []
 
 
-def test_a_hot_account_under_concurrent_batches_stays_consistent(alpha_usd, fund, make_partner_account):
+def test_a_hot_account_under_concurrent_batches_stays_consistent(
+    alpha_usd, fund, make_partner_account
+):
     from ledger.services import transfer_batch_create
 
     fund(alpha_usd, 5_000)

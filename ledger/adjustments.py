@@ -25,6 +25,8 @@ def adjustment_propose(
     """Record a proposed posting; nothing moves until another staff user approves it."""
     if amount <= 0:
         raise ValidationFailed(details={"amount": ["Must be greater than zero."]})
+    if debit_account.pk == credit_account.pk:
+        raise errors.AccountsMustDiffer(details={"credit_account": ["Must differ."]})
     if debit_account.asset_id != credit_account.asset_id:
         raise errors.AssetMismatch(details={"credit_account": ["Must hold the same asset."]})
     if not reason.strip():

@@ -1,0 +1,196 @@
+"""Accounts: balances, filters, the statement, and freeze / unfreeze / close actions."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.db.models import F
+
+from ledger.admin.base import (
+    HeldAssetFilter,
+    ReadOnlyLedgerAdmin,
+    confirmation_page,
+    money,
+    run_each,
+)
+from ledger.models import Account
+from ledger.selectors import account_entries, entry_posted_balance
+from ledger.services import account_close, account_freeze, account_unfreeze
+
+STATEMENT_LINES = 50  # the newest entries shown on an account's page
+
+
+class OwnerFilter(admin.RelatedFieldListFilter):
+    """The partner filter, where an account without a partner is the firm's own ("house")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "owner"
+        self.empty_value_display = "house"
+
+
+class ReasonActionForm(helpers.ActionForm):
+    reason = forms.CharField(
+        required=False, label="Reason (audit log):", widget=forms.TextInput(attrs={"size": 30})
+    )
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyLedgerAdmin):
+    list_display = (
+        "short_id",
+        "owner",
+        "asset",
+        "code",
+        "kind",
+        "status",
+        "posted_balance_display",
+        "pending_balance_display",
+        "available_balance_display",
+    )
+    list_filter = (
+        ("partner", OwnerFilter),
+        ("asset", HeldAssetFilter),
+        "status",
+        "kind",
+    )
+    ordering = (F("partner__slug").asc(nulls_last=True), "asset", "code")
+    list_select_related = ("partner", "asset")
+    search_fields = ("id", "partner__slug", "code", "asset__code")
+    actions = ["freeze", "unfreeze", "close"]
+    action_form = ReasonActionForm
+    fieldsets = (
+        (None, {"fields": ("id", "partner", "asset", "code", "kind", "status", "created_at")}),
+        (
+            "Balances",
+            {
+                "fields": (
+                    "posted_balance_display",
+                    "pending_balance_display",
+                    "available_balance_display",
+                )
+            },
+        ),
+        (
+            "Running totals (minor units)",
+            {
+                "fields": ("debits_posted", "credits_posted", "debits_pending", "credits_pending"),
+                "classes": ("collapse",),
+            },
+        ),
+        (
+            "Balance limits",
+            {
+                "fields": ("debits_must_not_exceed_credits", "credits_must_not_exceed_debits"),
+                "classes": ("collapse",),
+            },
+        ),
+        ("Hash chain", {"fields": ("chain_head",), "classes": ("collapse",)}),
+    )
+    readonly_fields = (
+        "posted_balance_display",
+        "pending_balance_display",
+        "available_balance_display",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("partner", "asset")
+
+    @admin.display(description="id", ordering="id")
+    def short_id(self, account):
+        return str(account.pk)[:8]
+
+    @admin.display(description="owner", ordering="partner__slug")
+    def owner(self, account):
+        return account.partner.slug if account.partner_id else "house"
+
+    @admin.display(description="posted")
+    def posted_balance_display(self, account):
+        return money(account.posted_balance, account.asset)
+
+    @admin.display(description="pending")
+    def pending_balance_display(self, account):
+        return money(account.pending_balance, account.asset)
+
+    @admin.display(description="available")
+    def available_balance_display(self, account):
+        return money(account.available_balance, account.asset)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        account = self.get_object(request, object_id)
+        if account is not None:
+            extra_context = {**(extra_context or {}), **self.statement_context(account)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def statement_context(self, account) -> dict:
+        """The latest entries, newest first, each with the account's balances right after it."""
+        entries = account_entries(account=account)
+        sign = 1 if account.credit_normal else -1
+        lines = [
+            {
+                "entry": entry,
+                "transfer": entry.transfer,
+                "amount": money(entry.transfer.amount, account.asset),
+                "posted_balance": money(
+                    entry_posted_balance(entry=entry, account=account), account.asset
+                ),
+                "pending_balance": money(
+                    sign * (entry.credits_pending - entry.debits_pending), account.asset
+                ),
+            }
+            for entry in entries[:STATEMENT_LINES]
+        ]
+        return {
+            "statement": lines,
+            "statement_count": entries.count(),
+            "statement_limit": STATEMENT_LINES,
+        }
+
+    # Actions: allowed to staff who may change accounts (the rows change through services).
+
+    def has_manage_permission(self, request):
+        return request.user.has_perm("ledger.change_account")
+
+    @admin.action(description="Freeze (no money in or out)", permissions=["manage"])
+    def freeze(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda a: account_freeze(account=a, acting_user=request.user, reason=reason),
+            done="Accounts frozen",
+        )
+
+    @admin.action(description="Unfreeze", permissions=["manage"])
+    def unfreeze(self, request, queryset):
+        reason = request.POST.get("reason", "")
+        run_each(
+            self,
+            request,
+            queryset,
+            lambda a: account_unfreeze(account=a, acting_user=request.user, reason=reason),
+            done="Accounts unfrozen",
+        )
+
+    @admin.action(description="Close (final; only empty accounts)", permissions=["manage"])
+    def close(self, request, queryset):
+        accounts = list(queryset)
+        confirm = confirmation_page(
+            self,
+            request,
+            accounts,
+            action="close",
+            question="Close these accounts? A closed account can never be reopened.",
+            button="Yes, close them",
+        )
+        if confirm is not None:
+            return confirm
+        reason = request.POST.get("reason", "")
+        run_each(
+            self,
+            request,
+            accounts,
+            lambda a: account_close(account=a, acting_user=request.user, reason=reason),
+            done="Accounts closed",
+        )
+        return None

@@ -1,0 +1,187 @@
+"""Manual adjustments under four-eyes control: one staff member proposes here, another
+approves (which posts the transfer through the ledger's service) or rejects."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+
+from core.errors import ApplicationError
+from core.money import to_minor_units
+from ledger.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
+from ledger.admin.base import ReadOnlyLedgerAdmin, confirmation_page, money, run_each, timestamp
+from ledger.models import Adjustment
+
+MAX_MINOR_UNITS = 2**63 - 1  # amounts are stored in a BigIntegerField
+
+
+class AdjustmentProposeForm(forms.ModelForm):
+    amount = forms.CharField(
+        max_length=40,
+        help_text="A decimal in the account's asset, e.g. 1500.50 (no more decimals than the "
+        "asset has).",
+    )
+
+    class Meta:
+        model = Adjustment
+        fields = ("debit_account", "credit_account", "amount", "code", "reason")
+
+    def clean(self):
+        cleaned = super().clean()
+        debit, credit = cleaned.get("debit_account"), cleaned.get("credit_account")
+        if debit and credit:
+            if debit.pk == credit.pk:
+                self.add_error("credit_account", "Must differ from the debit account.")
+            elif debit.asset_id != credit.asset_id:
+                self.add_error("credit_account", f"Must hold {debit.asset_id}, as the debit does.")
+        text = cleaned.get("amount")
+        if debit and text is not None:
+            try:
+                minor = to_minor_units(text.strip(), scale=debit.asset.scale)
+            except ApplicationError as exc:
+                self.add_error("amount", exc.message)
+            else:
+                if minor <= 0:
+                    self.add_error("amount", "Must be greater than zero.")
+                elif minor > MAX_MINOR_UNITS:
+                    self.add_error("amount", "Too large.")
+                else:
+                    cleaned["amount"] = minor
+        return cleaned
+
+
+@admin.register(Adjustment)
+class AdjustmentAdmin(ReadOnlyLedgerAdmin):
+    """Staff propose here; a different staff member approves (posting) or rejects."""
+
+    form = AdjustmentProposeForm
+    list_display = (
+        "proposed",
+        "state",
+        "debit_account",
+        "credit_account",
+        "amount_display",
+        "asset",
+        "code",
+        "reason",
+        "proposed_by",
+        "decided_by",
+        "transfer",
+    )
+    list_display_links = ("proposed",)
+    list_filter = ("state", "code")
+    list_select_related = (
+        "debit_account__partner",
+        "debit_account__asset",
+        "credit_account__partner",
+        "proposed_by",
+        "decided_by",
+    )
+    search_fields = ("id", "reason")
+    autocomplete_fields = ("debit_account", "credit_account")
+    actions = ["approve", "reject"]
+    view_fields = (
+        "id",
+        "state",
+        "debit_account",
+        "credit_account",
+        "amount_display",
+        "asset",
+        "code",
+        "reason",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "transfer",
+    )
+
+    def has_add_permission(self, request):  # proposing is the one thing staff add here
+        return request.user.has_perm("ledger.add_adjustment")
+
+    def get_fields(self, request, obj=None):
+        return self.view_fields if obj is not None else AdjustmentProposeForm.Meta.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.view_fields if obj is not None else ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    @admin.display(description="proposed (UTC)", ordering="proposed_at")
+    def proposed(self, adjustment):
+        return timestamp(adjustment.proposed_at)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, adjustment):
+        return money(adjustment.amount, adjustment.debit_account.asset)
+
+    @admin.display(description="asset")
+    def asset(self, adjustment):
+        return adjustment.debit_account.asset_id
+
+    def label(self, adjustment) -> str:
+        amount = money(adjustment.amount, adjustment.debit_account.asset)
+        return (
+            f"{amount} {adjustment.debit_account.asset_id} {adjustment.debit_account} → "
+            f"{adjustment.credit_account} ({adjustment.code}, proposed by "
+            f"{adjustment.proposed_by}: {adjustment.reason})"
+        )
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ApplicationError as exc:  # the service refused what the form let through
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change):
+        adjustment = adjustment_propose(
+            debit_account=form.cleaned_data["debit_account"],
+            credit_account=form.cleaned_data["credit_account"],
+            amount=form.cleaned_data["amount"],
+            code=form.cleaned_data["code"],
+            reason=form.cleaned_data["reason"],
+            acting_user=request.user,
+        )
+        # The admin goes on with `obj` (history entry, redirect): make it the proposed row.
+        for field in Adjustment._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(adjustment, field.attname))
+        obj._state.adding, obj._state.db = False, adjustment._state.db
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no relations beyond the foreign keys the service has written
+
+    def has_decide_permission(self, request):
+        return request.user.has_perm("ledger.change_adjustment")
+
+    @admin.action(description="Approve (posts the transfer)", permissions=["decide"])
+    def approve(self, request, queryset):
+        adjustments = list(queryset)
+        confirm = confirmation_page(
+            self,
+            request,
+            adjustments,
+            action="approve",
+            question="Approve and post these adjustments? Each posts its transfer at once.",
+            button="Yes, approve and post",
+        )
+        if confirm is not None:
+            return confirm
+        run_each(
+            self,
+            request,
+            adjustments,
+            lambda a: adjustment_approve(adjustment=a, acting_user=request.user),
+            done="Adjustments approved and posted",
+        )
+        return None
+
+    @admin.action(description="Reject", permissions=["decide"])
+    def reject(self, request, queryset):
+        run_each(
+            self,
+            request,
+            list(queryset),
+            lambda a: adjustment_reject(adjustment=a, acting_user=request.user),
+            done="Adjustments rejected",
+        )

@@ -1,0 +1,82 @@
+"""What the ledger's admin pages share: money display, read-only model admins, and
+actions that call a service per object and report domain errors as messages."""
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from core.money import from_minor_units
+from ledger.models import Account
+
+
+def money(minor: int, asset) -> str:
+    return from_minor_units(minor, scale=asset.scale)
+
+
+def timestamp(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def run_each(modeladmin, request, objects, operation, *, done: str) -> None:
+    """Apply `operation` to each object in its own transaction; report failures one by one."""
+    succeeded = 0
+    for obj in objects:
+        try:
+            operation(obj)
+        except ApplicationError as exc:
+            modeladmin.message_user(
+                request, f"{modeladmin.label(obj)}: {exc.message}", messages.ERROR
+            )
+        else:
+            succeeded += 1
+    if succeeded:
+        modeladmin.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
+
+
+def confirmation_page(modeladmin, request, objects, *, action: str, question: str, button: str):
+    """A confirmation page for actions that cannot be undone, or None once confirmed."""
+    if request.POST.get("confirmed") == "yes":
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Are you sure?",
+        "question": question,
+        "button": button,
+        "action": action,
+        "objects": [(obj.pk, modeladmin.label(obj)) for obj in objects],
+        "reason": request.POST.get("reason", ""),
+        "opts": modeladmin.opts,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/ledger/action_confirmation.html", context)
+
+
+class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+    """Ledger rows change only through services: the console never adds, edits or deletes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return flatten_fieldsets(self.get_fieldsets(request, obj))
+
+    def label(self, obj) -> str:
+        return str(obj)
+
+
+class HeldAssetFilter(admin.RelatedFieldListFilter):
+    """Only the assets some account holds, not every ISO 4217 currency (one small query,
+    never a DISTINCT over the transfer journal)."""
+
+    def field_choices(self, field, request, model_admin):
+        held = Account.objects.values("asset_id").distinct()
+        return field.get_choices(include_blank=False, limit_choices_to={"pk__in": held})

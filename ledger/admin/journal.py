@@ -1,0 +1,137 @@
+"""The transfer journal (read-only, with a reverse action) and the invariant checker's runs."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from ledger.admin.base import (
+    HeldAssetFilter,
+    ReadOnlyLedgerAdmin,
+    confirmation_page,
+    money,
+    run_each,
+    timestamp,
+)
+from ledger.models import LedgerCheckRun, Transfer
+from ledger.services import transfer_reverse
+
+# --- Transfer journal ----------------------------------------------------------------------
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyLedgerAdmin):
+    list_display = (
+        "created",
+        "kind",
+        "status",
+        "debit_account",
+        "credit_account",
+        "amount_display",
+        "asset",
+        "code",
+        "reference",
+    )
+    list_display_links = ("created",)
+    list_filter = ("status", "kind", ("asset", HeldAssetFilter))
+    list_select_related = ("debit_account__partner", "credit_account__partner", "asset")
+    date_hierarchy = "created_at"
+    search_fields = ("id", "reference")
+    actions = ["reverse"]
+    fields = (
+        "id",
+        "created_at",
+        "kind",
+        "status",
+        "debit_account",
+        "credit_account",
+        "amount_display",
+        "asset",
+        "code",
+        "reference",
+        "metadata",
+        "pending",
+        "reverses",
+        "batch_id",
+        "expires_at",
+        "created_by",
+        "digest",
+    )
+    readonly_fields = ("amount_display",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("debit_account__partner", "credit_account__partner", "asset")
+        )
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, transfer):
+        return timestamp(transfer.created_at)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, transfer):
+        return money(transfer.amount, transfer.asset)
+
+    def label(self, transfer) -> str:
+        return (
+            f"{transfer.id}: {money(transfer.amount, transfer.asset)} {transfer.asset_id} "
+            f"{transfer.debit_account} → {transfer.credit_account}"
+        )
+
+    def has_reverse_permission(self, request):
+        return request.user.has_perm("ledger.add_transfer")
+
+    @admin.action(
+        description="Reverse (posts a transfer moving the money back)", permissions=["reverse"]
+    )
+    def reverse(self, request, queryset):
+        transfers = list(queryset)
+        confirm = confirmation_page(
+            self,
+            request,
+            transfers,
+            action="reverse",
+            question="Post a reversing transfer for each of these? The money moves at once.",
+            button="Yes, reverse them",
+        )
+        if confirm is not None:
+            return confirm
+        run_each(
+            self,
+            request,
+            transfers,
+            lambda t: transfer_reverse(transfer=t, acting_user=request.user),
+            done="Transfers reversed",
+        )
+        return None
+
+
+# --- Invariant checker runs ----------------------------------------------------------------
+
+
+@admin.register(LedgerCheckRun)
+class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
+    list_display = ("started_at", "kind", "ok", "violation_count", "finished_at", "acknowledged_by")
+    list_filter = ("kind", "ok")
+    list_select_related = ("acknowledged_by",)
+    date_hierarchy = "started_at"
+    fields = (
+        "kind",
+        "started_at",
+        "finished_at",
+        "ok",
+        "violation_count",
+        "violations_display",
+        "acknowledged_by",
+    )
+    readonly_fields = ("violation_count", "violations_display")
+
+    @admin.display(description="violations")
+    def violation_count(self, run):
+        return len(run.violations or ())
+
+    @admin.display(description="details")
+    def violations_display(self, run):
+        return format_html("<pre>{}</pre>", json.dumps(run.violations, indent=2, default=str))

@@ -1,0 +1,138 @@
+"""The ledger's tiles on the console's dashboard: one aggregate query per tile, never per row."""
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from core.admin_site import register_dashboard_tile
+from core.money import from_minor_units
+from ledger.models import Account, Adjustment, LedgerCheckRun, Transfer
+
+CREDIT_NORMAL_KINDS = (Account.Kind.LIABILITY, Account.Kind.EQUITY, Account.Kind.INCOME)
+
+
+@register_dashboard_tile("Ledger")
+def ledger_tiles(request) -> list[dict]:
+    now = timezone.now()
+    return [
+        *partner_balance_tiles(),
+        transfers_today_tile(now=now),
+        pending_transfers_tile(now=now),
+        adjustments_awaiting_tile(),
+        last_check_tile(now=now),
+    ]
+
+
+def partner_balance_tiles() -> list[dict]:
+    """What the firm holds for partners, per asset: the sum of their posted balances."""
+    credit_normal = Q(kind__in=CREDIT_NORMAL_KINDS)
+    rows = (
+        Account.objects.filter(partner__isnull=False)
+        .values("asset_id", "asset__scale")
+        .annotate(
+            credit_normal_net=Sum(F("credits_posted") - F("debits_posted"), filter=credit_normal),
+            debit_normal_net=Sum(F("debits_posted") - F("credits_posted"), filter=~credit_normal),
+            accounts=Count("id"),
+        )
+        .order_by("asset_id")
+    )
+    tiles = [
+        {
+            "title": f"Partner balances {row['asset_id']}",
+            "value": from_minor_units(
+                (row["credit_normal_net"] or 0) + (row["debit_normal_net"] or 0),
+                scale=row["asset__scale"],
+            ),
+            "hint": f"posted, {row['accounts']} account{'s' if row['accounts'] != 1 else ''}",
+            "url": f"ledger/account/?partner__isnull=False&asset__code__exact={row['asset_id']}",
+        }
+        for row in rows
+    ]
+    return tiles or [{"title": "Partner balances", "value": "none", "hint": "no accounts yet"}]
+
+
+def business_day_start(now: datetime) -> datetime:
+    """Midnight of today in the firm's business time zone."""
+    zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+    return datetime.combine(now.astimezone(zone).date(), time.min, tzinfo=zone)
+
+
+def transfers_today_tile(*, now: datetime) -> dict:
+    since = business_day_start(now)
+    count = Transfer.objects.filter(created_at__gte=since).count()
+    return {
+        "title": "Transfers today",
+        "value": count,
+        "hint": f"since 00:00 {settings.BUSINESS_TIME_ZONE}",
+        "url": "ledger/transfer/",
+    }
+
+
+def pending_transfers_tile(*, now: datetime) -> dict:
+    rows = list(
+        Transfer.objects.filter(status=Transfer.Status.PENDING)
+        .values("asset_id", "asset__scale")
+        .annotate(
+            count=Count("id"),
+            total=Sum("amount"),
+            overdue=Count("id", filter=Q(expires_at__lte=now)),
+        )
+        .order_by("asset_id")
+    )
+    count = sum(row["count"] for row in rows)
+    overdue = sum(row["overdue"] for row in rows)
+    totals = ", ".join(
+        f"{row['asset_id']} {from_minor_units(row['total'], scale=row['asset__scale'])}"
+        for row in rows
+    )
+    hint = totals or "none held"
+    if overdue:
+        hint += f"; {overdue} past its timeout"
+    return {
+        "title": "Pending transfers",
+        "value": count,
+        "hint": hint,
+        "status": "warn" if overdue else "ok",
+        "url": "ledger/transfer/?status__exact=pending",
+    }
+
+
+def adjustments_awaiting_tile() -> dict:
+    count = Adjustment.objects.filter(state=Adjustment.State.PROPOSED).count()
+    return {
+        "title": "Adjustments awaiting approval",
+        "value": count,
+        "hint": "four-eyes: approve someone else's" if count else "nothing to approve",
+        "status": "warn" if count else "ok",
+        "url": "ledger/adjustment/?state__exact=proposed",
+    }
+
+
+def last_check_tile(*, now: datetime) -> dict:
+    run = (
+        LedgerCheckRun.objects.filter(kind=LedgerCheckRun.Kind.INVARIANTS)
+        .order_by("-started_at")
+        .first()
+    )
+    tile = {"title": "Last ledger check", "url": "ledger/ledgercheckrun/?kind__exact=invariants"}
+    if run is None:
+        return {
+            **tile,
+            "value": "never run",
+            "hint": "python manage.py ledger_check",
+            "status": "warn",
+        }
+    ago = f"{timesince(run.started_at, now)} ago"
+    if run.ok:
+        return {**tile, "value": "OK", "hint": ago, "status": "ok"}
+    count = len(run.violations or ())
+    return {
+        **tile,
+        "value": f"{count} violation{'s' if count != 1 else ''}" if count else "failed",
+        "hint": ago,
+        "status": "alert",
+    }

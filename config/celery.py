@@ -4,13 +4,13 @@ import os
 
 from celery import Celery
 from celery.signals import setup_logging
-from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("clearhouse")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.steps["worker"].add(DjangoStructLogInitStep)  # carries the trace id into tasks
+# Carries the trace id (and the rest of the log context) into tasks; see core.celery_context.
+app.steps["worker"].add("core.celery_context:TaskLogContextStep")
 app.autodiscover_tasks()
 
 

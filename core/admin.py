@@ -1,17 +1,31 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import Count
 
 from core.admin_site import register_dashboard_tile
 from core.models import AuditEvent, IdempotentRequest, Partner, User
-from core.services import audited_delete, audited_save, user_sessions_revoke_all
+from core.services import (
+    audit_record,
+    audited_delete,
+    audited_save,
+    user_sessions_revoke_all,
+)
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
     """Every add, change and delete from the console writes an audit event (before/after)."""
 
     def save_model(self, request, obj, form, change):
-        audited_save(instance=obj, acting_user=request.user)
+        pass  # saved in save_related, together with its relations, under one audit event
+
+    def save_related(self, request, form, formsets, change):
+        parent = super()
+        audited_save(
+            instance=form.instance,
+            acting_user=request.user,
+            save_related=lambda: parent.save_related(request, form, formsets, change),
+        )
 
     def delete_model(self, request, obj):
         audited_delete(instance=obj, acting_user=request.user)
@@ -50,23 +64,23 @@ class PartnerAdmin(AuditedModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     list_display = ("username", "partner", "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_active", "partner", "groups")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Partner API", {"fields": ("partner",)}),
     )
-    add_fieldsets = (
-        (None, {"fields": ("username", "partner", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"fields": ("username", "partner", "password1", "password2")}),)
     actions = ["revoke_all_sessions"]
 
-    def save_model(self, request, obj, form, change):
-        audited_save(instance=obj, acting_user=request.user)
-
-    def delete_model(self, request, obj):
-        audited_delete(instance=obj, acting_user=request.user)
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():  # the new password and its audit event, or neither
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:  # the form was saved
+                user = self.get_object(request, id)
+                audit_record(actor=request.user, action="user.password_change", target=user)
+        return response
 
     @admin.action(description="Revoke all sessions (API tokens refused at once)")
     def revoke_all_sessions(self, request, queryset):

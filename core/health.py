@@ -26,12 +26,14 @@ def _check_cache():
 
 
 def _check_broker():
-    if not settings.CELERY_BROKER_URL:
+    url = settings.CELERY_BROKER_URL  # read live: the broker the settings name now
+    if not url:
         return  # eager mode: tasks run in-process
     from config.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # One quick retry, no back-off sleep: a probe must answer within its own timeout.
+    with app.connection_for_write(url, connect_timeout=2) as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
 
 
 @require_GET

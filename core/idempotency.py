@@ -32,35 +32,49 @@ def idempotency_key_claim(*, partner_id, key: str, fingerprint: str) -> Idempote
         raise ValidationFailed(
             details={"Idempotency-Key": [f"Must be 1 to {MAX_KEY_LENGTH} characters."]}
         )
-    now = timezone.now()
-    try:
+    for _attempt in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                return IdempotentRequest.objects.create(
+                    partner_id=partner_id, key=key, request_hash=fingerprint, created_at=now
+                )
+        except IntegrityError:
+            pass
         with transaction.atomic():
-            return IdempotentRequest.objects.create(
-                partner_id=partner_id, key=key, request_hash=fingerprint, created_at=now
+            existing = (
+                IdempotentRequest.objects.select_for_update()
+                .filter(partner_id=partner_id, key=key)
+                .first()
             )
-    except IntegrityError:
-        pass
-    with transaction.atomic():
-        existing = IdempotentRequest.objects.select_for_update().get(
-            partner_id=partner_id, key=key
-        )
-        expired = existing.created_at < now - settings.IDEMPOTENCY_KEY_TTL
-        stale = (
-            existing.state == IdempotentRequest.State.IN_PROGRESS
-            and existing.created_at < now - settings.IDEMPOTENCY_STALE_AFTER
-        )
-        if expired or stale:  # the old claim is void: this request takes the key over
-            existing.request_hash = fingerprint
-            existing.state = IdempotentRequest.State.IN_PROGRESS
-            existing.response_status = existing.response_body = None
-            existing.created_at = now
-            existing.save()
-            return existing
-    if existing.request_hash != fingerprint:
-        raise IdempotencyKeyReused()
-    if existing.state == IdempotentRequest.State.IN_PROGRESS:
-        raise IdempotencyInProgress()
-    return existing
+            if existing is None:  # released or purged since our insert failed: try again
+                continue
+            expired = existing.created_at < now - settings.IDEMPOTENCY_KEY_TTL
+            stale = (
+                existing.state == IdempotentRequest.State.IN_PROGRESS
+                and existing.created_at < now - settings.IDEMPOTENCY_STALE_AFTER
+            )
+            if expired or stale:  # the old claim is void: this request takes the key over
+                existing.request_hash = fingerprint
+                existing.state = IdempotentRequest.State.IN_PROGRESS
+                existing.response_status = existing.response_body = None
+                existing.created_at = now
+                existing.save(
+                    update_fields=[
+                        "request_hash",
+                        "state",
+                        "response_status",
+                        "response_body",
+                        "created_at",
+                    ]
+                )
+                return existing
+        if existing.request_hash != fingerprint:
+            raise IdempotencyKeyReused()
+        if existing.state == IdempotentRequest.State.IN_PROGRESS:
+            raise IdempotencyInProgress()
+        return existing
+    raise IdempotencyInProgress()  # the key keeps changing hands: the client should retry
 
 
 def idempotency_key_complete(*, claim: IdempotentRequest, status: int, body) -> None:
@@ -72,7 +86,9 @@ def idempotency_key_complete(*, claim: IdempotentRequest, status: int, body) -> 
 
 def idempotency_key_release(*, claim: IdempotentRequest) -> None:
     """The request failed in a way worth retrying (5xx, throttled): forget the key."""
-    IdempotentRequest.objects.filter(pk=claim.pk, state=IdempotentRequest.State.IN_PROGRESS).delete()
+    IdempotentRequest.objects.filter(
+        pk=claim.pk, state=IdempotentRequest.State.IN_PROGRESS
+    ).delete()
 
 
 def idempotency_keys_purge() -> int:

@@ -23,6 +23,14 @@ _CODES_BY_STATUS = {
 }
 
 
+# Headers that describe the replaced body: the envelope does not inherit them.
+_BODY_HEADERS = {"content-type", "content-length", "content-encoding", "content-language"}
+
+
+def is_api_path(path: str) -> bool:
+    return bool(_API_PATH.match(path))
+
+
 def error_envelope(*, code: str, message: str, details: dict | None = None, trace_id: str = ""):
     return {"code": code, "message": message, "details": details or {}, "trace_id": trace_id}
 
@@ -52,7 +60,7 @@ class ApiErrorEnvelopeMiddleware:
         response = self.get_response(request)
         if (
             response.status_code < 400
-            or not _API_PATH.match(request.path)
+            or not is_api_path(request.path)
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
@@ -65,9 +73,9 @@ class ApiErrorEnvelopeMiddleware:
             code=code, message=message, trace_id=getattr(request, "trace_id", "")
         )
         new = JsonResponse(envelope, status=status)
-        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
-            if header in response:
-                new[header] = response[header]
+        for header, value in response.items():  # Allow, Retry-After, Deprecation, Vary...
+            if header.lower() not in _BODY_HEADERS:
+                new[header] = value
         return new
 
 

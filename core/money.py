@@ -1,23 +1,49 @@
 """Money is an integer of minor units inside and a decimal string outside. Never a float."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal, Inexact, localcontext
 
 from rest_framework import serializers
 
 from core.errors import ValidationFailed
 
+# Plain ASCII decimals only: no exponent ("1e3"), no "_" or "+", no non-ASCII digits, no NaN.
+_DECIMAL_STRING = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_MAX_LENGTH = 40
+# Minor units are stored in a BigIntegerField.
+MAX_MINOR_UNITS = 2**63 - 1
+
+
+def parse_decimal_string(text: str) -> Decimal | None:
+    """'1500.50' -> Decimal('1500.50'); anything that is not a plain decimal -> None."""
+    if len(text) > _MAX_LENGTH or not _DECIMAL_STRING.fullmatch(text):
+        return None
+    return Decimal(text)
+
 
 def to_minor_units(amount: Decimal | str, *, scale: int) -> int:
-    """'1500.50' at scale 2 -> 150050. More decimals than the scale is an error, not a round."""
-    try:
-        value = Decimal(amount)
-    except (InvalidOperation, TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{amount!r} is not a decimal amount.") from exc
-    if not value.is_finite():
+    """'1500.50' at scale 2 -> 150050. More decimals than the scale is an error, not a round.
+
+    Floats are refused: they cannot hold most decimal amounts exactly."""
+    if isinstance(amount, str):
+        value = parse_decimal_string(amount)
+    elif isinstance(amount, Decimal) and amount.is_finite():
+        value = amount
+    else:
+        value = None
+    if value is None:
         raise ValidationFailed(f"{amount!r} is not a decimal amount.")
-    minor = value.scaleb(scale)
+    with localcontext() as ctx:
+        ctx.prec = 2 * _MAX_LENGTH
+        ctx.traps[Inexact] = True  # never round money silently
+        try:
+            minor = value.scaleb(scale)
+        except Inexact as exc:
+            raise ValidationFailed(f"{amount!r} has too many digits.") from exc
     if minor != minor.to_integral_value():
         raise ValidationFailed(f"At most {scale} decimal places.")
+    if abs(minor) > MAX_MINOR_UNITS:
+        raise ValidationFailed(f"{amount!r} is too large.")
     return int(minor)
 
 
@@ -35,7 +61,7 @@ class DecimalStringField(serializers.Field):
     lose cents. Validates shape and sign; the asset's scale is checked by the caller."""
 
     default_error_messages = {
-        "not_a_string": "Send amounts as decimal strings, e.g. \"1500.50\", not JSON numbers.",
+        "not_a_string": 'Send amounts as decimal strings, e.g. "1500.50", not JSON numbers.',
         "invalid": "Not a decimal amount.",
         "not_positive": "Must be greater than zero.",
         "too_long": "Too many digits.",
@@ -49,13 +75,10 @@ class DecimalStringField(serializers.Field):
         if not isinstance(data, str):
             self.fail("not_a_string")
         text = data.strip()
-        if len(text) > 40 or "e" in text.lower():
-            self.fail("invalid" if "e" in text.lower() else "too_long")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            self.fail("invalid")
-        if not value.is_finite():
+        if len(text) > _MAX_LENGTH:
+            self.fail("too_long")
+        value = parse_decimal_string(text)
+        if value is None:
             self.fail("invalid")
         if self.positive and value <= 0:
             self.fail("not_positive")

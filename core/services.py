@@ -1,6 +1,6 @@
 """Writes of the core app: partners, users, sessions, audit events."""
 
-from django.contrib.auth.models import update_last_login
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.forms.models import model_to_dict
 from rest_framework import exceptions
@@ -47,11 +47,17 @@ def audit_record(*, actor, action: str, target, before=None, after=None) -> Audi
 
 
 @transaction.atomic
-def audited_save(*, instance, acting_user, form_changed: bool = True):
-    """Save a staff edit from the admin with its before/after audit event."""
+def audited_save(*, instance, acting_user, save_related=None):
+    """Save a staff edit from the admin with its before/after audit event.
+
+    `save_related` (the admin's many-to-many and inline saving) runs before the "after"
+    picture is taken, so a change of groups or permissions shows in the event.
+    """
     is_new = instance._state.adding
     before = None if is_new else snapshot(type(instance)._default_manager.get(pk=instance.pk))
     instance.save()
+    if save_related is not None:
+        save_related()
     action = "create" if is_new else "change"
     audit_record(
         actor=acting_user,
@@ -78,7 +84,9 @@ def audited_delete(*, instance, acting_user) -> None:
 @transaction.atomic
 def partner_create(*, slug: str, name: str, acting_user=None) -> Partner:
     partner = Partner.objects.create(slug=slug, name=name)
-    audit_record(actor=acting_user, action="partner.create", target=partner, after=snapshot(partner))
+    audit_record(
+        actor=acting_user, action="partner.create", target=partner, after=snapshot(partner)
+    )
     return partner
 
 
@@ -94,15 +102,20 @@ def partner_user_create(*, partner: Partner, username: str, password: str, actin
 # --- Sessions (JWT) ----------------------------------------------------------------------
 
 
-def session_login(*, user: User):
-    """Issue an access/refresh pair for a partner user and record both in the token store."""
+def session_login(*, user: User, request=None):
+    """Issue an access/refresh pair for a partner user and record both in the token store.
+
+    With the login's `request` (a password login, not a refresh) it is a login in Django's
+    sense: `user_logged_in` updates last_login and lets django-axes forget earlier failures.
+    """
     if not user.is_partner_user or not user.partner.is_active:
         raise exceptions.AuthenticationFailed("Invalid credentials.")
     refresh = RefreshToken.for_user(user)
     access = refresh.access_token
     session_token_register(refresh)
     session_token_register(access)
-    update_last_login(None, user)
+    if request is not None:
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
     return access, refresh
 
 

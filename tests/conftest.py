@@ -32,6 +32,12 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Logins are part of most API tests; a deliberately slow hash only slows the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Token store, throttle counters and velocity counters start empty in every test."""
     cache.clear()
@@ -107,3 +113,26 @@ def second_staff_user(db):
     return User.objects.create_user(
         username="ops2", password=PASSWORD, is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_in_process():
+    """Tasks run eagerly in tests, whatever broker REDIS_URL configures: nothing is left
+    queued in Redis for a worker that never comes. A test that needs a real worker says so
+    (see tests/core/test_trace_id.py) and switches this off for itself."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    """A browser session logged into the admin as a superuser."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff_user)
+    return client

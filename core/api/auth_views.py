@@ -14,6 +14,8 @@ TokenPairSerializer = inline_serializer(
 
 
 class TokenObtainApi(AuthApi):
+    """A partner user's username and password for an access/refresh token pair."""
+
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
@@ -26,11 +28,13 @@ class TokenObtainApi(AuthApi):
         user = authenticate(request._request, **payload.validated_data)
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("Invalid credentials.")
-        access, refresh = session_login(user=user)
+        access, refresh = session_login(user=user, request=request._request)
         return Response({"access": str(access), "refresh": str(refresh)})
 
 
 class TokenRefreshApi(AuthApi):
+    """A refresh token for a new pair; the refresh token given is refused afterwards."""
+
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField()
 
@@ -47,6 +51,8 @@ class TokenRefreshApi(AuthApi):
 
 
 class LogoutApi(PartnerApi):
+    """Ends the session: this access token (and the refresh token given) are refused."""
+
     class InputSerializer(serializers.Serializer):
         refresh = serializers.CharField(required=False)
 

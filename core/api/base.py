@@ -2,6 +2,7 @@
 
 from rest_framework.views import APIView
 
+from core.api.authentication import PartnerJWTAuthentication
 from core.api.permissions import IsPartnerUser
 from core.api.throttling import AuthRateThrottle, PartnerRateThrottle
 
@@ -23,3 +24,8 @@ class AuthApi(APIView):
     authentication_classes = []
     permission_classes = []
     throttle_classes = [AuthRateThrottle]
+
+    def get_authenticate_header(self, request):
+        # Without authenticators DRF would turn refused credentials into a 403; they are a
+        # 401 with the Bearer challenge, as on every other endpoint.
+        return PartnerJWTAuthentication().authenticate_header(request)

@@ -3,12 +3,11 @@
 import math
 
 import structlog
-from axes.exceptions import AxesBackendPermissionDenied
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
 from core.errors import ApplicationError
 from core.middleware import error_envelope
@@ -39,10 +38,6 @@ def api_exception_handler(exc, context):
         status, code, message, details = exc.status, exc.code, exc.message, exc.details
         if getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
-    elif isinstance(exc, AxesBackendPermissionDenied):
-        status, code, details = 429, "throttled", {}
-        message = "Too many failed logins; try again later."
-        headers["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     elif isinstance(exc, Http404):
         status, code, message, details = 404, "not_found", "Not found.", {}
     elif isinstance(exc, DjangoPermissionDenied):
@@ -64,6 +59,7 @@ def api_exception_handler(exc, context):
         status, code, details = 500, "internal_error", {}
         message = "Internal error; quote the trace id to support."
 
+    set_rollback()  # like DRF's own handler: an ATOMIC_REQUESTS view's writes are undone
     body = error_envelope(code=code, message=message, details=details, trace_id=trace_id)
     return Response(body, status=status, headers=headers)
 

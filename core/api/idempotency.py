@@ -45,7 +45,8 @@ def idempotent(handler):
             idempotency_key_release(claim=claim)
         else:
             # Stored as rendered, so a replay is byte-for-byte the first answer's JSON.
-            body = json.loads(JSONRenderer().render(response.data)) if response.data else None
+            data = response.data
+            body = None if data is None else json.loads(JSONRenderer().render(data))
             idempotency_key_complete(claim=claim, status=response.status_code, body=body)
         return response
 

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "core.middleware.ApiErrorEnvelopeMiddleware",
     "core.middleware.ApiDeprecationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files (admin, Swagger UI) under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -85,6 +85,11 @@ class AmountExceedsPending(LedgerError, ValidationFailed):
     default_message = "Cannot post more than the pending amount."
 
 
+class AmountNotPositive(LedgerError, ValidationFailed):
+    reason = "amount_must_be_positive"
+    default_message = "The amount must be greater than zero."
+
+
 class AccountNotEmpty(LedgerError, Conflict):
     reason = "account_not_empty"
     default_message = "Only an account with zero balances and nothing pending can close."

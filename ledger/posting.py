@@ -40,8 +40,10 @@ class TransferRequest:
     def matches(self, transfer: Transfer) -> bool:
         """Is `transfer` what this request would have created (an idempotent retry)?"""
         kind = Transfer.Kind.PENDING if self.pending else Transfer.Kind.SINGLE_PHASE
+        timeout = self.timeout_seconds if self.pending and self.timeout_seconds else None
         return (
             transfer.kind == kind
+            and _timeout_of(transfer) == timeout
             and transfer.debit_account_id == self.debit_account_id
             and transfer.credit_account_id == self.credit_account_id
             and transfer.amount == self.amount
@@ -50,6 +52,12 @@ class TransferRequest:
             and transfer.reference == self.reference
             and transfer.metadata == self.metadata
         )
+
+
+def _timeout_of(transfer: Transfer) -> int | None:
+    if transfer.expires_at is None:
+        return None
+    return round((transfer.expires_at - transfer.created_at).total_seconds())
 
 
 @dataclass
@@ -78,6 +86,7 @@ class PostingEngine:
         credit = self._account(request.credit_account_id)
         if partner_id is not None and debit.partner_id != partner_id:
             raise errors.AccountNotFound(details={"debit_account": ["No such account."]})
+        _check_amount(request.amount)
         if debit.pk == credit.pk:
             raise errors.AccountsMustDiffer(details={"credit_account": ["Must differ."]})
         if debit.asset_id != request.asset or credit.asset_id != request.asset:
@@ -133,6 +142,8 @@ class PostingEngine:
         if pending.kind != Transfer.Kind.PENDING:
             raise errors.NotAPendingTransfer()
         if pending.status != Transfer.Status.PENDING:
+            if pending.status == Transfer.Status.EXPIRED and kind != Transfer.Kind.EXPIRE_PENDING:
+                raise errors.PendingTransferExpired(details={"status": pending.status})
             raise errors.PendingAlreadyResolved(details={"status": pending.status})
         expired = pending.expires_at is not None and pending.expires_at <= self.now
         if expired and kind != Transfer.Kind.EXPIRE_PENDING:
@@ -141,6 +152,7 @@ class PostingEngine:
         credit = self._account(pending.credit_account_id)
         if kind == Transfer.Kind.POST_PENDING:
             amount = pending.amount if amount is None else amount
+            _check_amount(amount)
             if amount > pending.amount:
                 raise errors.AmountExceedsPending(
                     details={"amount": ["Cannot post more than the pending amount."]}
@@ -220,6 +232,13 @@ class PostingEngine:
             credits_posted=totals[3],
             hash=account.chain_head,
         )
+
+
+def _check_amount(amount: int) -> None:
+    """The database refuses it too (CHECK amount > 0), but as an IntegrityError that would
+    sink a whole independent batch or be mistaken for a racing resolution."""
+    if amount <= 0:
+        raise errors.AmountNotPositive(details={"amount": ["Must be greater than zero."]})
 
 
 def _check_limits(account: Account) -> None:

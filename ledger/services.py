@@ -58,19 +58,24 @@ def account_open(
         raise ValidationFailed(details={"asset": [f"Unknown asset {asset_code!r}."]})
     if debits_must_not_exceed_credits is None:
         debits_must_not_exceed_credits = partner is not None
-    if Account.objects.filter(partner=partner, asset_id=asset_code, code=code).exists():
-        raise errors.AccountStatusConflict(
-            f"An account {code!r} in {asset_code} already exists.",
-            details={"reason": "account_exists"},
-        )
-    account = Account.objects.create(
-        partner=partner,
-        asset_id=asset_code,
-        code=code,
-        kind=kind,
-        debits_must_not_exceed_credits=debits_must_not_exceed_credits,
-        credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+    exists = errors.AccountStatusConflict(
+        f"An account {code!r} in {asset_code} already exists.",
+        details={"reason": "account_exists"},
     )
+    if Account.objects.filter(partner=partner, asset_id=asset_code, code=code).exists():
+        raise exists
+    try:
+        with transaction.atomic():  # a concurrent open of the same code loses here
+            account = Account.objects.create(
+                partner=partner,
+                asset_id=asset_code,
+                code=code,
+                kind=kind,
+                debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+                credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+            )
+    except IntegrityError as exc:
+        raise exists from exc
     audit_record(actor=acting_user, action="account.open", target=account, after=snapshot(account))
     return account
 
@@ -227,13 +232,13 @@ def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch):
             result.error = exc
             if atomic:
                 results.append(result)
-                _reject_atomic(requests, results)
+                _reject_atomic(requests, results, batch=batch)
         results.append(result)
     _write(postings, engine)
     return results
 
 
-def _reject_atomic(requests, results):
+def _reject_atomic(requests, results, *, batch):
     failed = {r.index: r for r in results}
     final = [
         failed.get(i) or BatchItemResult(index=i, error=LinkedTransferFailed())
@@ -242,7 +247,7 @@ def _reject_atomic(requests, results):
     for item in final:  # successes before the failure are undone with the transaction
         if item.error is None:
             item.transfer, item.error = None, LinkedTransferFailed()
-    if len(requests) == 1:
+    if not batch:  # a single transfer: its own error (a batch of one is still a batch)
         raise final[0].error
     raise errors.BatchRejected(results=final)
 
@@ -303,6 +308,9 @@ def _pending_resolve(*, pending_id, kind, amount=None, transfer_id=None, partner
         with transaction.atomic(durable=True):
             accounts = accounts_lock([pending.debit_account_id, pending.credit_account_id])
             pending = Transfer.objects.get(pk=pending_id)  # its status, read under the locks
+            earlier = _resolution_replay(pending, kind=kind, amount=amount, transfer_id=transfer_id)
+            if earlier is not None:
+                return earlier
             engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
             posting = engine.apply_resolution(
                 pending, kind=kind, amount=amount, transfer_id=transfer_id
@@ -311,6 +319,20 @@ def _pending_resolve(*, pending_id, kind, amount=None, transfer_id=None, partner
     except IntegrityError as exc:  # the at-most-once constraint caught a racing resolution
         raise errors.PendingAlreadyResolved() from exc
     return posting.transfer
+
+
+def _resolution_replay(pending, *, kind, amount, transfer_id) -> Transfer | None:
+    """A client-chosen resolution id is idempotent like any transfer id: the same request
+    again returns the transfer it made; the id used for anything else is a conflict."""
+    if transfer_id is None:
+        return None
+    earlier = Transfer.objects.filter(pk=transfer_id).first()
+    if earlier is None:
+        return None
+    same_amount = earlier.amount == (pending.amount if amount is None else amount)
+    if earlier.pending_id == pending.pk and earlier.kind == kind and same_amount:
+        return earlier
+    raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
 
 
 def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
@@ -347,6 +369,9 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
     try:
         with transaction.atomic(durable=True):
             accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])
+            taken = transfer_id is not None and Transfer.objects.filter(pk=transfer_id).first()
+            if taken and taken.reverses_id != transfer.pk:  # the id names another transfer
+                raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
             if Transfer.objects.filter(reverses=transfer).exists():
                 raise errors.AlreadyReversed()
             engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)

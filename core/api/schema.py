@@ -6,6 +6,8 @@ comes from the enclosing view: `TokenObtainApi.InputSerializer` -> `TokenObtainI
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -28,3 +30,27 @@ class PartnerJWTScheme(SimpleJWTScheme):
     """Our JWT authentication is simplejwt's plus the token store: the same Bearer scheme."""
 
     target_class = "core.api.authentication.PartnerJWTAuthentication"
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Same key and body within 24 h: the first answer again "
+    "(Idempotent-Replayed: true). Up to 255 characters, scoped to the partner.",
+)
+
+
+ERROR_RESPONSES = {
+    400: "validation_error: details maps each field to its messages",
+    403: "permission_denied",
+    404: "not_found: no such resource, or not yours",
+    409: "conflict (details.reason says why) or idempotency_in_progress",
+    422: "insufficient_funds, account_frozen or idempotency_key_reused",
+}
+
+
+def error_responses(*statuses: int) -> dict:
+    """Error responses for the schema: each has the body {code, message, details, trace_id}."""
+    return {s: OpenApiResponse(description=ERROR_RESPONSES[s]) for s in statuses}

@@ -1,0 +1,39 @@
+"""Query-string filters of the ledger's lists. Invalid values are a 400 (see `filtered`)."""
+
+import django_filters
+from django.db.models import Q
+from rest_framework import serializers
+
+from ledger.models import Account, Transfer
+
+
+class AccountFilter(django_filters.FilterSet):
+    asset = django_filters.CharFilter(field_name="asset_id")
+
+    class Meta:
+        model = Account
+        fields = ["asset"]
+
+
+class TransferFilter(django_filters.FilterSet):
+    account = django_filters.UUIDFilter(method="filter_account")
+    status = django_filters.ChoiceFilter(choices=Transfer.Status.choices)
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Transfer
+        fields = ["account", "status", "created_after", "created_before"]
+
+    def filter_account(self, queryset, name, value):
+        return queryset.filter(Q(debit_account_id=value) | Q(credit_account_id=value))
+
+
+def filtered(filterset_class, *, params, queryset):
+    """The queryset narrowed by `params`; a bad parameter raises the API's 400."""
+    filterset = filterset_class(params, queryset=queryset)
+    if not filterset.is_valid():
+        raise serializers.ValidationError(
+            {field: list(messages) for field, messages in filterset.errors.items()}
+        )
+    return filterset.qs

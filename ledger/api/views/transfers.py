@@ -1,0 +1,185 @@
+"""Transfers: create, list, detail, and posting or voiding a pending transfer."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from core.api.base import PartnerApi
+from core.api.idempotency import idempotent
+from core.api.pagination import (
+    PAGINATION_PARAMETERS,
+    CursorPagination,
+    paginated_response,
+    paginated_schema,
+)
+from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from ledger.api.filters import TransferFilter, filtered
+from ledger.api.schema import TAGS
+from ledger.api.serializers import (
+    AmountInputField,
+    TransferInputSerializer,
+    TransferResolutionSerializer,
+    TransferSerializer,
+    minor_units,
+)
+from ledger.selectors import transfer_get, transfer_list
+from ledger.services import pending_transfer_post, pending_transfer_void, transfer_batch_create
+
+
+class TransferListApi(PartnerApi):
+    @extend_schema(
+        operation_id="ledger_transfers_list",
+        parameters=[
+            OpenApiParameter("account", OpenApiTypes.UUID, description="Debited or credited."),
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=["posted", "pending", "voided", "expired", "held", "rejected"],
+            ),
+            OpenApiParameter(
+                "created_after", OpenApiTypes.DATETIME, description="At or after (ISO 8601)."
+            ),
+            OpenApiParameter(
+                "created_before", OpenApiTypes.DATETIME, description="Before (ISO 8601)."
+            ),
+            *PAGINATION_PARAMETERS,
+        ],
+        responses={200: paginated_schema("PaginatedTransferList", TransferSerializer)},
+        tags=TAGS,
+    )
+    def get(self, request, *args, **kwargs):
+        """Transfers debiting or crediting one of the partner's accounts, newest first."""
+        transfers = filtered(
+            TransferFilter,
+            params=request.query_params,
+            queryset=transfer_list(partner=self.partner),
+        )
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=transfers,
+            serializer_class=TransferSerializer,
+            pagination_class=CursorPagination,
+        )
+
+
+class TransferCreateApi(PartnerApi):
+    InputSerializer = TransferInputSerializer
+
+    @extend_schema(
+        operation_id="ledger_transfers_create",
+        request=TransferInputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: TransferSerializer,
+            200: OpenApiResponse(TransferSerializer, description="The `id` existed: a replay."),
+            **error_responses(400, 404, 409, 422),
+        },
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request, *args, **kwargs):
+        """Move money from one of the partner's accounts to any open account of the asset.
+
+        With a client `id` the transfer is applied at most once: the same id and body again
+        answers 200 with the transfer as it is now; the same id with another body is a 409.
+        """
+        payload = TransferCreateApi.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        transfer_request = TransferInputSerializer.transfer_request(payload.validated_data)
+        # An independent batch of one is the single transfer, and tells whether its id was a
+        # replay (transfer_create returns only the transfer).
+        (result,) = transfer_batch_create(
+            requests=[transfer_request],
+            atomic=False,
+            partner=self.partner,
+            acting_user=request.user,
+        )
+        if result.error is not None:
+            raise result.error
+        answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        return Response(TransferSerializer(result.transfer).data, status=answer)
+
+
+class TransferCollectionApi(TransferListApi, TransferCreateApi):
+    """GET lists, POST creates: two operations sharing one path."""
+
+
+class TransferDetailApi(PartnerApi):
+    @extend_schema(
+        operation_id="ledger_transfers_retrieve",
+        responses={200: TransferSerializer, **error_responses(404)},
+        tags=TAGS,
+    )
+    def get(self, request, transfer_id, *args, **kwargs):
+        transfer = transfer_get(partner=self.partner, transfer_id=transfer_id)
+        return Response(TransferSerializer(transfer).data)
+
+
+class TransferPostApi(PartnerApi):
+    """Post a pending transfer, fully or (with `amount`) partly: the rest is released."""
+
+    class InputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(
+            required=False, help_text="Client-chosen id of the posting transfer (idempotent)."
+        )
+        amount = AmountInputField(required=False, help_text="At most the pending amount.")
+
+        def validate(self, attrs):
+            if "amount" in attrs:
+                attrs["amount"] = minor_units(attrs["amount"], asset=self.context["asset"])
+            return attrs
+
+    @extend_schema(
+        operation_id="ledger_transfers_post",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: TransferResolutionSerializer,
+            **error_responses(400, 403, 404, 409, 422),
+        },
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request, transfer_id, *args, **kwargs):
+        pending = transfer_get(partner=self.partner, transfer_id=transfer_id)
+        payload = self.InputSerializer(data=request.data, context={"asset": pending.asset})
+        payload.is_valid(raise_exception=True)
+        transfer = pending_transfer_post(
+            pending_id=pending.pk,
+            amount=payload.validated_data.get("amount"),
+            transfer_id=payload.validated_data.get("id"),
+            partner=self.partner,
+            acting_user=request.user,
+        )
+        return Response(TransferResolutionSerializer(transfer).data)
+
+
+class TransferVoidApi(PartnerApi):
+    """Void a pending transfer: its whole reservation is released."""
+
+    class InputSerializer(serializers.Serializer):
+        id = serializers.UUIDField(
+            required=False, help_text="Client-chosen id of the voiding transfer (idempotent)."
+        )
+
+    @extend_schema(
+        operation_id="ledger_transfers_void",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: TransferResolutionSerializer, **error_responses(400, 403, 404, 409, 422)},
+        tags=TAGS,
+    )
+    @idempotent
+    def post(self, request, transfer_id, *args, **kwargs):
+        pending = transfer_get(partner=self.partner, transfer_id=transfer_id)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        transfer = pending_transfer_void(
+            pending_id=pending.pk,
+            transfer_id=payload.validated_data.get("id"),
+            partner=self.partner,
+            acting_user=request.user,
+        )
+        return Response(TransferResolutionSerializer(transfer).data)

@@ -56,6 +56,11 @@ def from_minor_units(minor: int, *, scale: int) -> str:
     return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
 
 
+def format_grouped(minor: int, *, scale: int) -> str:
+    """For people, not machines: 200000000 at scale 2 -> '2,000,000.00'."""
+    return f"{Decimal(from_minor_units(minor, scale=scale)):,}"
+
+
 class DecimalStringField(serializers.Field):
     """A decimal amount sent as a JSON string ("1500.50"). JSON numbers are refused: floats
     lose cents. Validates shape and sign; the asset's scale is checked by the caller."""

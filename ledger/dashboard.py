@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from core.admin_site import register_dashboard_tile
-from core.money import from_minor_units
+from core.money import format_grouped
 from ledger.models import Account, Adjustment, LedgerCheckRun, Transfer
 
 CREDIT_NORMAL_KINDS = (Account.Kind.LIABILITY, Account.Kind.EQUITY, Account.Kind.INCOME)
@@ -43,7 +43,7 @@ def partner_balance_tiles() -> list[dict]:
     tiles = [
         {
             "title": f"Partner balances {row['asset_id']}",
-            "value": from_minor_units(
+            "value": format_grouped(
                 (row["credit_normal_net"] or 0) + (row["debit_normal_net"] or 0),
                 scale=row["asset__scale"],
             ),
@@ -86,7 +86,7 @@ def pending_transfers_tile(*, now: datetime) -> dict:
     count = sum(row["count"] for row in rows)
     overdue = sum(row["overdue"] for row in rows)
     totals = ", ".join(
-        f"{row['asset_id']} {from_minor_units(row['total'], scale=row['asset__scale'])}"
+        f"{row['asset_id']} {format_grouped(row['total'], scale=row['asset__scale'])}"
         for row in rows
     )
     hint = totals or "none held"

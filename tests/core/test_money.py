@@ -139,3 +139,11 @@ def test_the_field_allows_negatives_where_told_to():
 
 def test_the_field_writes_a_string():
     assert _Amounts({"amount": Decimal("1500.50")}).data == {"amount": "1500.50"}
+
+
+def test_amounts_for_people_are_grouped_by_thousands():
+    from core.money import format_grouped
+
+    assert format_grouped(200_000_000, scale=2) == "2,000,000.00"
+    assert format_grouped(-123_456_7, scale=0) == "-1,234,567"
+    assert format_grouped(5, scale=3) == "0.005"

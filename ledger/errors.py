@@ -34,6 +34,12 @@ class ExceedsDebits(InsufficientFunds):
     default_message = "The credit would exceed the account's debits."
 
 
+class TotalsOverflow(LedgerError, BusinessRuleViolation):
+    code = "unprocessable"
+    reason = "overflows_totals"
+    default_message = "The transfer would overflow the account's running totals."
+
+
 class AccountFrozen(LedgerError, BusinessRuleViolation):
     code = "account_frozen"
     reason = "account_frozen"

@@ -241,7 +241,15 @@ def _check_amount(amount: int) -> None:
         raise errors.AmountNotPositive(details={"amount": ["Must be greater than zero."]})
 
 
+MAX_TOTAL = 2**63 - 1  # a BIGINT column
+
+
 def _check_limits(account: Account) -> None:
+    if any(getattr(account, total) > MAX_TOTAL for total in TOTALS) or (
+        account.debits_pending + account.debits_posted > MAX_TOTAL
+        or account.credits_pending + account.credits_posted > MAX_TOTAL
+    ):
+        raise errors.TotalsOverflow(details={"account": str(account.pk)})
     if account.debits_must_not_exceed_credits and (
         account.debits_pending + account.debits_posted > account.credits_posted
     ):

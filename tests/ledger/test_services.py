@@ -670,3 +670,27 @@ def test_an_adjustment_that_breaks_a_limit_stays_proposed(
         adjustment_approve(adjustment=withdrawal, acting_user=second_staff_user)
     withdrawal.refresh_from_db()
     assert (withdrawal.state, withdrawal.transfer_id) == (Adjustment.State.PROPOSED, None)
+
+
+def test_totals_that_would_overflow_a_bigint_are_refused_not_crashed(make_partner_account):
+    from ledger.posting import MAX_TOTAL
+    from ledger.services import house_accounts_ensure
+
+    bank = house_accounts_ensure(asset="USD")["settlement_bank"]
+    account = make_partner_account()
+
+    def deposit(amount):
+        return transfer_create(
+            request=TransferRequest(
+                debit_account_id=bank.pk,
+                credit_account_id=account.pk,
+                amount=amount,
+                asset="USD",
+            )
+        )
+
+    deposit(MAX_TOTAL - 10)
+    with pytest.raises(errors.TotalsOverflow):
+        deposit(11)
+    account.refresh_from_db()
+    assert account.credits_posted == MAX_TOTAL - 10

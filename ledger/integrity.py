@@ -167,13 +167,21 @@ def ledger_chain_violations(*, progress: Progress | None = None) -> list[dict]:
             previous=previous_hash,
             transfer_digest=digest,
             side=entry.side,
-            totals=(entry.debits_pending, entry.debits_posted, entry.credits_pending,
-                    entry.credits_posted),
+            totals=(
+                entry.debits_pending,
+                entry.debits_posted,
+                entry.credits_pending,
+                entry.credits_posted,
+            ),
         )
         if expected != entry.hash:
             found.append(
-                {"check": "entry_chain", "account": str(entry.account_id), "entry": entry.pk,
-                 "transfer": str(entry.transfer_id)}
+                {
+                    "check": "entry_chain",
+                    "account": str(entry.account_id),
+                    "entry": entry.pk,
+                    "transfer": str(entry.transfer_id),
+                }
             )
         previous_hash = entry.hash
     _close_chain(found, previous_account, previous_hash, heads)

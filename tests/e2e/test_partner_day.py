@@ -104,8 +104,9 @@ def test_a_partners_day_from_login_to_logout(day, worker):
     time.sleep(1.2)  # past the timeout; the worker's beat job expires it
     tasks.ledger_pending_expire.delay()
     assert _wait_for(
-        lambda: http.call("GET", f"/api/v1/ledger/transfers/{pending['id']}/")[1]["status"]
-        == "expired"
+        lambda: (
+            http.call("GET", f"/api/v1/ledger/transfers/{pending['id']}/")[1]["status"] == "expired"
+        )
     ), "the worker never expired the pending transfer"
     status, account, _ = http.call("GET", f"/api/v1/ledger/accounts/{alpha_usd.pk}/")
     assert account["balance"] == {"posted": "749.50", "pending": "0.00", "available": "749.50"}

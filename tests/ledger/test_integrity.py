@@ -53,8 +53,10 @@ def test_a_consistent_ledger_passes_both_checks(busy_ledger):
 
 def test_an_amount_edited_behind_the_orm_is_caught(busy_ledger):
     victim = busy_ledger.filter(kind=Transfer.Kind.SINGLE_PHASE).last()
-    _sql("UPDATE ledger_transfer SET amount = amount + 1 WHERE id = %s", [victim.pk.hex
-         if connection.vendor == "sqlite" else victim.pk])
+    _sql(
+        "UPDATE ledger_transfer SET amount = amount + 1 WHERE id = %s",
+        [victim.pk.hex if connection.vendor == "sqlite" else victim.pk],
+    )
     checks = {v["check"] for v in ledger_invariants_violations()}
     assert "account_totals" in checks
     chain = ledger_chain_violations()

@@ -82,6 +82,28 @@ def audited_delete(*, instance, acting_user) -> None:
 
 
 @transaction.atomic
+def user_password_set(*, user: User, password: str, acting_user=None) -> User:
+    """Set a password; every token the user holds stops working (password-hash claim)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=acting_user, action="user.password_set", target=user)
+    return user
+
+
+@transaction.atomic
+def staff_superuser_ensure(*, username: str, password: str) -> User:
+    """The demo's staff superuser: created once, its password reset on every call."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_superuser(username=username, password=password)
+        audit_record(actor=None, action="user.create", target=user, after=snapshot(user))
+        return user
+    user.is_staff = user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    return user_password_set(user=user, password=password)
+
+
+@transaction.atomic
 def partner_create(*, slug: str, name: str, acting_user=None) -> Partner:
     partner = Partner.objects.create(slug=slug, name=name)
     audit_record(

@@ -12,7 +12,12 @@ from django.db import transaction
 
 from core.demo import demo_seeders
 from core.models import Partner, User
-from core.services import partner_create, partner_user_create
+from core.services import (
+    partner_create,
+    partner_user_create,
+    staff_superuser_ensure,
+    user_password_set,
+)
 
 DEMO_PARTNERS = {"alpha": "Alpha Capital", "beta": "Beta Payments"}
 
@@ -23,10 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
         with transaction.atomic():
-            admin = User.objects.filter(username="admin").first() or User(username="admin")
-            admin.is_staff = admin.is_superuser = True
-            admin.set_password(password)
-            admin.save()
+            admin = staff_superuser_ensure(username="admin", password=password)
             for slug, name in DEMO_PARTNERS.items():
                 partner = Partner.objects.filter(slug=slug).first() or partner_create(
                     slug=slug, name=name, acting_user=admin
@@ -37,8 +39,7 @@ class Command(BaseCommand):
                         partner=partner, username=slug, password=password, acting_user=admin
                     )
                 else:
-                    user.set_password(password)
-                    user.save(update_fields=["password"])
+                    user_password_set(user=user, password=password, acting_user=admin)
         for name, seeder in demo_seeders():
             self.stdout.write(f"seeding {name} ...")
             seeder(acting_user=admin, stdout=self.stdout)

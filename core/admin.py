@@ -35,6 +35,19 @@ class AuditedModelAdmin(admin.ModelAdmin):
             audited_delete(instance=obj, acting_user=request.user)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that change only through services (or never): the console only shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class PartnerUserInline(admin.TabularInline):
     model = User
     fields = ("username", "email", "is_active", "last_login")
@@ -92,20 +105,11 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor", "action", "target_type", "target_id", "trace_id")
     list_filter = ("action", "target_type")
     search_fields = ("target_id", "trace_id", "actor__username")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(IdempotentRequest)

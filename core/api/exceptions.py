@@ -68,17 +68,17 @@ def _message_and_details(exc: drf.APIException) -> tuple[str, dict]:
     detail = exc.detail
     if isinstance(exc, drf.ValidationError):
         if isinstance(detail, dict):
-            return "Invalid input.", _plain(detail)
-        return "Invalid input.", {"non_field_errors": _plain(detail)}
+            return "Invalid input.", plain_errors(detail)
+        return "Invalid input.", {"non_field_errors": plain_errors(detail)}
     if isinstance(detail, dict):  # simplejwt puts {"detail", "code", "messages"} here
         return str(detail.get("detail", exc.default_detail)), {}
     return str(detail), {}
 
 
-def _plain(value):
+def plain_errors(value):
     """ErrorDetail trees -> plain JSON (lists of strings per field)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_errors(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [plain_errors(item) for item in value]
     return str(value)

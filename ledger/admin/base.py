@@ -7,6 +7,7 @@ from django.contrib.admin.utils import flatten_fieldsets
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
 from core.money import from_minor_units
 from ledger.models import Account
@@ -54,17 +55,8 @@ def confirmation_page(modeladmin, request, objects, *, action: str, question: st
     return TemplateResponse(request, "admin/ledger/action_confirmation.html", context)
 
 
-class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+class ReadOnlyLedgerAdmin(ReadOnlyAdmin):
     """Ledger rows change only through services: the console never adds, edits or deletes."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return flatten_fieldsets(self.get_fieldsets(request, obj))

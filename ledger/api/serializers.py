@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.exceptions import plain_errors
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
@@ -225,16 +226,8 @@ def transfer_requests_parse(items: list) -> tuple[list[TransferRequest | dict], 
         if serializer.is_valid():
             parsed.append(TransferInputSerializer.transfer_request(serializer.validated_data))
         else:
-            parsed.append(_plain(serializer.errors))
+            parsed.append(plain_errors(serializer.errors))
     return parsed, assets
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return str(value)
 
 
 # --- Batches -------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from core.errors import PermissionDenied, ValidationFailed
 from core.services import audit_record, snapshot
 from ledger import errors
 from ledger.locking import account_lock, accounts_lock
-from ledger.models import Account, Asset, Entry, Transfer
+from ledger.models import Account, Asset, Transfer
 from ledger.posting import TOTALS, Posting, PostingEngine, TransferRequest
+from ledger.storage import postings_write
 
 __all__ = [
     "BatchItemResult",
@@ -83,9 +84,7 @@ def account_open(
 def house_accounts_ensure(*, asset: Asset | str, acting_user=None) -> dict[str, Account]:
     """The firm's own accounts in `asset`, opened on first use."""
     asset_code = asset.code if isinstance(asset, Asset) else asset
-    found = {
-        a.code: a for a in Account.objects.filter(partner=None, asset_id=asset_code)
-    }
+    found = {a.code: a for a in Account.objects.filter(partner=None, asset_id=asset_code)}
     for code, (kind, _description) in HOUSE_ACCOUNTS.items():
         if code not in found:
             found[code] = account_open(
@@ -188,25 +187,40 @@ def transfer_batch_create(
 
 
 def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[BatchItemResult]:
-    # A concurrent request may insert one of our ids between our check and our insert; the
-    # unique key stops it, and the retry then finds that transfer and answers as a replay.
-    for attempt in range(2):
+    # Client ids are nearly always new, so the first pass does not look them up: a replayed
+    # id is refused by the unique key at the insert (or an item fails, and we look then), and
+    # the pass is redone with the lookup. A concurrent request may still insert one of our
+    # ids between that lookup and our insert; the key stops it, and the last pass answers it
+    # as a replay.
+    lookup = False
+    for attempt in range(3):
         try:
             with transaction.atomic(durable=True):
                 return _transfers_apply_locked(
-                    requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
+                    requests,
+                    atomic=atomic,
+                    partner=partner,
+                    acting_user=acting_user,
+                    batch=batch,
+                    lookup=lookup,
                 )
-        except IntegrityError:
-            if attempt == 1:
+        except (IntegrityError, _IdsExist):
+            if attempt == 2:
                 raise
+            lookup = True
     raise AssertionError("unreachable")
 
 
-def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch):
+class _IdsExist(Exception):
+    """A pass without the lookup met ids that exist: redo it with the lookup."""
+
+
+def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch, lookup=True):
     account_ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
     accounts = accounts_lock(account_ids)
     client_ids = [r.id for r in requests if r.id is not None]
-    existing = Transfer.objects.in_bulk(client_ids) if client_ids else {}
+    existing = Transfer.objects.in_bulk(client_ids) if client_ids and lookup else {}
+    looked_up = lookup or not client_ids
     engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
     batch_id = uuid.uuid4() if batch and atomic and len(requests) > 1 else None
     partner_id = partner.pk if partner is not None else None
@@ -218,8 +232,8 @@ def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch):
         try:
             if earlier is not None:
                 if not request.matches(earlier) or (
-                    partner_id is not None and accounts[earlier.debit_account_id].partner_id
-                    != partner_id
+                    partner_id is not None
+                    and accounts[earlier.debit_account_id].partner_id != partner_id
                 ):
                     raise errors.TransferExistsWithDifferentFields(details={"id": str(request.id)})
                 result.transfer, result.replayed = earlier, True
@@ -229,6 +243,10 @@ def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch):
                 existing[posting.transfer.pk] = posting.transfer
                 result.transfer = posting.transfer
         except errors.LedgerError as exc:
+            if not looked_up:  # the answer may be "that id exists": errors wait for the lookup
+                if Transfer.objects.filter(pk__in=client_ids).exists():
+                    raise _IdsExist() from exc
+                looked_up = True
             result.error = exc
             if atomic:
                 results.append(result)
@@ -255,9 +273,12 @@ def _reject_atomic(requests, results, *, batch):
 def _write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> None:
     if not postings:
         return
-    Transfer.objects.bulk_create([p.transfer for p in postings])
-    Entry.objects.bulk_create([entry for p in postings for entry in p.entries])
-    Account.objects.bulk_update(list(engine.touched.values()), [*TOTALS, "chain_head"])
+    postings_write(
+        [p.transfer for p in postings],
+        [entry for p in postings for entry in p.entries],
+        list(engine.touched.values()),
+        [*TOTALS, "chain_head"],
+    )
     for pending in resolved:
         Transfer.objects.filter(pk=pending.pk).update(status=pending.status)
 
@@ -375,9 +396,7 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
             if Transfer.objects.filter(reverses=transfer).exists():
                 raise errors.AlreadyReversed()
             engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
-            posting = engine.apply_reversal(
-                transfer, transfer_id=transfer_id, reference=reference
-            )
+            posting = engine.apply_reversal(transfer, transfer_id=transfer_id, reference=reference)
             _write([posting], engine)
             audit_record(
                 actor=acting_user,

@@ -35,7 +35,6 @@ SINGLE_RATIO_TARGET = 0.7  # issue 3: single transfers through the services >= 0
 BATCH_RATE_TARGET = 5_000  # issue 3: 100-transfer batches >= 5,000 transfers/s
 RAW_REFERENCE, HORDAK_REFERENCE = 850, 590  # issue 3's figures for this 2-core machine
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
-PREPARE_THRESHOLD = 5  # psycopg's own default, which the raw SQL runs with
 
 
 # --- Database set-up ----------------------------------------------------------------------
@@ -330,13 +329,8 @@ def _within_limits(account: list) -> bool:
 # --- Worker processes ---------------------------------------------------------------------
 
 
-def _worker_main(environment, raw_url, tasks, results, barrier, server_side_binding):
+def _worker_main(environment, raw_url, tasks, results, barrier):
     _django_setup(environment)
-    if server_side_binding:  # what-if: the settings change bench/README.md discusses
-        from django.conf import settings
-
-        options = settings.DATABASES["default"].setdefault("OPTIONS", {})
-        options.update(server_side_binding=True, prepare_threshold=PREPARE_THRESHOLD)
     while (task := tasks.get()) is not None:
         try:
             results.put(("ok", _task_run(task, raw_url, barrier)))
@@ -374,7 +368,7 @@ def _task_run(task: dict, raw_url: str, barrier) -> dict:
 class Workers:
     """Long-lived worker processes (spawned: each its own interpreter and connection)."""
 
-    def __init__(self, count: int, environment: dict, raw_url: str, server_side_binding: bool):
+    def __init__(self, count: int, environment: dict, raw_url: str):
         context = mp.get_context("spawn")
         self.results = context.Queue()
         self.barrier = context.Barrier(count) if count > 1 else None
@@ -382,7 +376,7 @@ class Workers:
         self.processes = [
             context.Process(
                 target=_worker_main,
-                args=(environment, raw_url, queue, self.results, self.barrier, server_side_binding),
+                args=(environment, raw_url, queue, self.results, self.barrier),
                 daemon=True,
             )
             for queue in self.queues
@@ -493,11 +487,6 @@ def _arguments():
     parser.add_argument("--only", choices=["single", "batch"], help="run one kind only")
     parser.add_argument("--database", default=BENCH_DATABASE, help="scratch database name")
     parser.add_argument("--quick", action="store_true", help="a tenth of the work: smoke test")
-    parser.add_argument(
-        "--server-side-binding",
-        action="store_true",
-        help="what-if: run the services with server-side binding and prepared statements",
-    )
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     return parser.parse_args()
 
@@ -535,14 +524,7 @@ def main() -> int:
             for processes in process_counts:
                 scenarios.append((kind, size, per_process, pattern, processes))
 
-    if args.server_side_binding:
-        say(
-            "what-if: the services run with DATABASES OPTIONS server_side_binding=True,"
-            f" prepare_threshold={PREPARE_THRESHOLD} (not the project's settings)"
-        )
-    workers = Workers(
-        max(process_counts), environment, _libpq_url(bench_url), args.server_side_binding
-    )
+    workers = Workers(max(process_counts), environment, _libpq_url(bench_url))
     rows, step, steps = [], 0, 2 * len(scenarios)
     try:
         for number, (kind, size, per_process, pattern, processes) in enumerate(scenarios):
@@ -577,17 +559,20 @@ def main() -> int:
     for problem in problems[:20]:
         print(f"  - {problem}")
 
-    failures = _table(
-        rows,
-        "services with DATABASES OPTIONS server_side_binding=True, prepare_threshold="
-        f"{PREPARE_THRESHOLD} (what-if)"
-        if args.server_side_binding
-        else "services with the project's settings (client-side binding, no prepared statements)",
-    )
+    failures = _table(rows, f"services with the project's settings ({_binding()})")
     say(f"finished ({args.database} is left in place for inspection)")
     if problems or any(r[3]["failed"] or r[4]["failed"] for r in rows):
         return 2
     return 1 if (failures and args.strict) else 0
+
+
+def _binding() -> str:
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if options.get("server_side_binding"):
+        return f"server-side binding, prepared after {options.get('prepare_threshold')} runs"
+    return "client-side binding, no prepared statements"
 
 
 def _table(rows, mode: str) -> int:

@@ -151,9 +151,14 @@ class Transfer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
-    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    # Indexes are the composite ones in Meta: each extra index is a write on every transfer.
+    debit_account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    credit_account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+", db_index=False)
     amount = models.BigIntegerField()
     code = models.CharField(max_length=64, default="transfer", help_text="Why: deposit, fee...")
     reference = models.CharField(max_length=255, blank=True)
@@ -167,13 +172,22 @@ class Transfer(models.Model):
         help_text="The pending transfer this one posts, voids or expires.",
     )
     reverses = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversals"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
     )
     batch_id = models.UUIDField(null=True, blank=True, help_text="Linked transfers share it.")
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # sha256 over the immutable fields (ledger.chain.transfer_digest); entries chain it.
     digest = models.CharField(max_length=64, editable=False)
@@ -233,8 +247,13 @@ class Entry(models.Model):
         CREDIT = "C"
 
     id = models.BigAutoField(primary_key=True)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
+    # Served by the (account, created_at, id) index and the unique (transfer, side).
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     side = models.CharField(max_length=1, choices=Side.choices)
     created_at = models.DateTimeField()
     debits_pending = models.BigIntegerField()

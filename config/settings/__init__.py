@@ -86,6 +86,14 @@ if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Bind parameters on the server and prepare statements the ledger runs thousands of
+        # times, instead of parsing and planning each anew. Behind PgBouncer in transaction
+        # mode this needs max_prepared_statements (1.21+), or DB_PREPARE_THRESHOLD=0 to stop.
+        threshold = env.int("DB_PREPARE_THRESHOLD", default=5)
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=threshold or None
+        )
 else:
     DATABASES = {
         "default": {

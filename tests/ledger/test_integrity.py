@@ -108,3 +108,13 @@ def test_a_broken_balance_limit_is_caught(busy_ledger, alpha_usd):
     )
     violations = ledger_invariants_violations()
     assert {"check": "balance_limit", "account": str(alpha_usd.pk)} in violations
+
+
+@pytest.mark.postgres
+def test_the_database_keeps_its_at_most_once_guards_after_every_migration(db):
+    # Dropping a foreign key's own index once dropped a partial unique index on the same
+    # column with it (Django matches indexes by column): these guards must survive.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'ledger_transfer'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert {"transfer_pending_resolved_once", "transfer_reversed_once"} <= indexes

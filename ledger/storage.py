@@ -14,8 +14,9 @@ bulk_update.
 
 from collections.abc import Sequence
 from functools import cache, lru_cache
+from operator import attrgetter
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model
 from django.db.models.fields import AutoFieldMixin
 
@@ -67,14 +68,43 @@ def postings_write(
 
 
 def _insert_row(obj: Model, connection) -> list:
-    fields = _insert_fields(type(obj))
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    return [prepare(obj, connection) for prepare in _preparers(type(obj), None)]
 
 
 def _update_row(account: Account, fields: tuple[str, ...], connection) -> list:
-    return [
-        f.get_db_prep_save(getattr(account, f.attname), connection) for f in _update_columns(fields)
-    ]
+    return [prepare(account, connection) for prepare in _preparers(Account, fields)]
+
+
+# Field types whose Python value psycopg adapts exactly as Django would store it: for these
+# get_db_prep_save is the identity on PostgreSQL, and calling it per value was a third of a
+# batch's Python time. Any other field (JSON, auto_now dates...) still goes through Django.
+_PASSTHROUGH = (
+    models.BigIntegerField,
+    models.CharField,
+    models.UUIDField,
+    models.ForeignKey,
+    models.PositiveSmallIntegerField,
+    models.BooleanField,
+)
+
+
+@cache
+def _preparers(model: type[Model], update_fields: tuple[str, ...] | None) -> list:
+    fields = _insert_fields(model) if update_fields is None else _update_columns(update_fields)
+    return [_preparer(field, inserting=update_fields is None) for field in fields]
+
+
+def _preparer(field, *, inserting: bool):
+    target = field.target_field if isinstance(field, models.ForeignKey) else field
+    simple = isinstance(field, _PASSTHROUGH) and isinstance(target, _PASSTHROUGH)
+    if simple or (
+        isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add)
+    ):
+        value_of = attrgetter(field.attname)
+        return lambda obj, connection: value_of(obj)
+    if inserting:
+        return lambda obj, connection: field.get_db_prep_save(field.pre_save(obj, True), connection)
+    return lambda obj, connection: field.get_db_prep_save(getattr(obj, field.attname), connection)
 
 
 @cache

@@ -74,6 +74,8 @@ class Account(models.Model):
                 name="account_code_unique_per_owner",
                 nulls_distinct=False,
             ),
+            # The target of the transfers' (account, asset) foreign keys: see migration 0004.
+            models.UniqueConstraint(fields=["id", "asset"], name="account_id_asset_unique"),
             models.CheckConstraint(
                 condition=Q(debits_pending__gte=0, debits_posted__gte=0)
                 & Q(credits_pending__gte=0, credits_posted__gte=0),

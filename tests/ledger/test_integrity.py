@@ -118,3 +118,25 @@ def test_the_database_keeps_its_at_most_once_guards_after_every_migration(db):
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'ledger_transfer'")
         indexes = {row[0] for row in cursor.fetchall()}
     assert {"transfer_pending_resolved_once", "transfer_reversed_once"} <= indexes
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_a_transfer_in_an_asset_its_accounts_do_not_hold(
+    alpha_usd, beta_usd, fund
+):
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    fund(alpha_usd, 1_000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _sql("SET CONSTRAINTS ALL IMMEDIATE")  # the foreign keys are checked at commit
+        Transfer.objects.create(
+            kind=Transfer.Kind.SINGLE_PHASE,
+            status=Transfer.Status.POSTED,
+            debit_account=alpha_usd,
+            credit_account=beta_usd,
+            asset_id="EUR",
+            amount=100,
+            created_at=timezone.now(),
+            digest="-",
+        )

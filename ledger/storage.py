@@ -146,7 +146,9 @@ def _source(fields: list, rows: int | None) -> str:
     # column itself refuses a value that is too long.
     types = [f.db_type(connection).split("(")[0] for f in fields]
     if rows is None:
-        source = "unnest(" + ", ".join(f"%s::{kind}[]" for kind in types) + ")"
+        # %b: psycopg sends the arrays in binary (its C dumpers), not as quoted text: a
+        # third of a batch's time. Needs server-side binding, which the settings turn on.
+        source = "unnest(" + ", ".join(f"%b::{kind}[]" for kind in types) + ")"
     else:
         row = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
         source = "(VALUES " + ", ".join([row] * rows) + ")"

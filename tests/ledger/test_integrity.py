@@ -140,3 +140,38 @@ def test_the_database_refuses_a_transfer_in_an_asset_its_accounts_do_not_hold(
             created_at=timezone.now(),
             digest="-",
         )
+
+
+def test_awkward_text_and_metadata_round_trip_the_batch_write_path_exactly(
+    alpha_usd, beta_usd, fund
+):
+    import uuid
+
+    from ledger.services import transfer_batch_create
+
+    fund(alpha_usd, 1_000)
+    metadata = {"a": [1, 2.5, "x", None, True], "é": "ü", "nested": {"k": "v,{}"}}
+    requests = [
+        TransferRequest(
+            id=uuid.uuid4(),
+            debit_account_id=alpha_usd.pk,
+            credit_account_id=beta_usd.pk,
+            amount=10 + i,
+            asset="USD",
+            code="pay,ment",
+            reference="réf «x» 'q' \"d\" \\ ,{} NULL",
+            metadata=metadata,
+        )
+        for i in range(3)  # more than one: the array-per-column statement on PostgreSQL
+    ]
+    results = transfer_batch_create(requests=requests, atomic=True)
+
+    for request, result in zip(requests, results, strict=True):
+        stored = Transfer.objects.get(pk=result.transfer.pk)
+        assert (stored.reference, stored.code, stored.metadata) == (
+            request.reference,
+            request.code,
+            metadata,
+        )
+        assert stored.created_at == result.transfer.created_at
+    assert ledger_chain_violations() == []

@@ -170,6 +170,7 @@ class Transfer(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # the partial unique index below serves lookups (migration 0005)
         related_name="resolutions",
         help_text="The pending transfer this one posts, voids or expires.",
     )
@@ -178,6 +179,7 @@ class Transfer(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # the partial unique index below serves lookups (migration 0005)
         related_name="reversals",
     )
     batch_id = models.UUIDField(null=True, blank=True, help_text="Linked transfers share it.")

@@ -12,6 +12,23 @@ from ledger.posting import TransferRequest
 from ledger.services import _transfers_apply_locked
 
 
+def adjustment_validate(*, debit_account: Account, credit_account: Account, amount, reason) -> None:
+    """The rules of a proposal, for the service and for the console's form alike. Raises a
+    domain error whose details map each field to its messages."""
+    if amount is not None and amount <= 0:
+        raise ValidationFailed(details={"amount": ["Must be greater than zero."]})
+    if debit_account.pk == credit_account.pk:
+        raise errors.AccountsMustDiffer(
+            details={"credit_account": ["Must differ from the debit account."]}
+        )
+    if debit_account.asset_id != credit_account.asset_id:
+        raise errors.AssetMismatch(
+            details={"credit_account": [f"Must hold {debit_account.asset_id}, as the debit does."]}
+        )
+    if reason is not None and not reason.strip():
+        raise ValidationFailed(details={"reason": ["Say why."]})
+
+
 @transaction.atomic
 def adjustment_propose(
     *,
@@ -23,14 +40,9 @@ def adjustment_propose(
     code: str = "adjustment",
 ) -> Adjustment:
     """Record a proposed posting; nothing moves until another staff user approves it."""
-    if amount <= 0:
-        raise ValidationFailed(details={"amount": ["Must be greater than zero."]})
-    if debit_account.pk == credit_account.pk:
-        raise errors.AccountsMustDiffer(details={"credit_account": ["Must differ."]})
-    if debit_account.asset_id != credit_account.asset_id:
-        raise errors.AssetMismatch(details={"credit_account": ["Must hold the same asset."]})
-    if not reason.strip():
-        raise ValidationFailed(details={"reason": ["Say why."]})
+    adjustment_validate(
+        debit_account=debit_account, credit_account=credit_account, amount=amount, reason=reason
+    )
     adjustment = Adjustment.objects.create(
         debit_account=debit_account,
         credit_account=credit_account,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.money import MAX_MINOR_UNITS
 from ledger import errors
 from ledger.chain import entry_hash, transfer_digest
 from ledger.models import Account, Entry, Transfer
@@ -241,7 +242,7 @@ def _check_amount(amount: int) -> None:
         raise errors.AmountNotPositive(details={"amount": ["Must be greater than zero."]})
 
 
-MAX_TOTAL = 2**63 - 1  # a BIGINT column
+MAX_TOTAL = MAX_MINOR_UNITS  # the totals are BIGINT columns too
 
 
 def _check_limits(account: Account) -> None:

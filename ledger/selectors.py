@@ -56,10 +56,7 @@ def account_balance(*, account: Account, as_of: datetime | None = None) -> Balan
             .only(*TOTALS)
             .first()
         )
-        source = Account(kind=account.kind)  # all totals zero
-        if entry is not None:
-            for name in TOTALS:
-                setattr(source, name, getattr(entry, name))
+        source = _totals_as_of(account, entry)
     return Balance(
         posted=source.posted_balance,
         pending=source.pending_balance,
@@ -74,8 +71,17 @@ def account_entries(*, account: Account) -> QuerySet[Entry]:
 
 def entry_posted_balance(*, entry: Entry, account: Account) -> int:
     """The account's posted balance right after this entry's transfer."""
-    net = entry.credits_posted - entry.debits_posted
-    return net if account.credit_normal else -net
+    return _totals_as_of(account, entry).posted_balance
+
+
+def _totals_as_of(account: Account, entry: Entry | None) -> Account:
+    """An unsaved copy of `account` holding the totals an entry recorded (zero if None), so
+    the balance arithmetic stays in one place: the Account properties."""
+    copy = Account(kind=account.kind)
+    if entry is not None:
+        for name in TOTALS:
+            setattr(copy, name, getattr(entry, name))
+    return copy
 
 
 # --- Transfers -----------------------------------------------------------------------------

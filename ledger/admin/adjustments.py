@@ -7,11 +7,14 @@ from django.http import HttpResponseRedirect
 
 from core.errors import ApplicationError
 from core.money import to_minor_units
-from ledger.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
+from ledger.adjustments import (
+    adjustment_approve,
+    adjustment_propose,
+    adjustment_reject,
+    adjustment_validate,
+)
 from ledger.admin.base import ReadOnlyLedgerAdmin, confirmation_page, money, run_each, timestamp
 from ledger.models import Adjustment
-
-MAX_MINOR_UNITS = 2**63 - 1  # amounts are stored in a BigIntegerField
 
 
 class AdjustmentProposeForm(forms.ModelForm):
@@ -28,24 +31,27 @@ class AdjustmentProposeForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         debit, credit = cleaned.get("debit_account"), cleaned.get("credit_account")
-        if debit and credit:
-            if debit.pk == credit.pk:
-                self.add_error("credit_account", "Must differ from the debit account.")
-            elif debit.asset_id != credit.asset_id:
-                self.add_error("credit_account", f"Must hold {debit.asset_id}, as the debit does.")
-        text = cleaned.get("amount")
-        if debit and text is not None:
+        if not (debit and credit):
+            return cleaned
+        amount = None
+        if cleaned.get("amount") is not None:
             try:
-                minor = to_minor_units(text.strip(), scale=debit.asset.scale)
+                amount = cleaned["amount"] = to_minor_units(
+                    cleaned["amount"].strip(), scale=debit.asset.scale
+                )
             except ApplicationError as exc:
                 self.add_error("amount", exc.message)
-            else:
-                if minor <= 0:
-                    self.add_error("amount", "Must be greater than zero.")
-                elif minor > MAX_MINOR_UNITS:
-                    self.add_error("amount", "Too large.")
-                else:
-                    cleaned["amount"] = minor
+        try:
+            adjustment_validate(
+                debit_account=debit,
+                credit_account=credit,
+                amount=amount,
+                reason=cleaned.get("reason"),
+            )
+        except ApplicationError as exc:
+            for field, messages_ in exc.details.items():
+                if field in self.fields:
+                    self.add_error(field, messages_)
         return cleaned
 
 

@@ -62,7 +62,7 @@ def adjustment_propose(
 
 def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
     """Approve and post, in one transaction. The proposer can never approve their own."""
-    with transaction.atomic(durable=True):
+    with transaction.atomic():
         locked = _lock_proposed(adjustment, acting_user)
         request = TransferRequest(
             id=locked.pk,  # the adjustment's id: it can post at most once

@@ -195,7 +195,7 @@ def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[B
     lookup = False
     for attempt in range(3):
         try:
-            with transaction.atomic(durable=True):
+            with transaction.atomic():
                 return _transfers_apply_locked(
                     requests,
                     atomic=atomic,
@@ -326,7 +326,7 @@ def _pending_resolve(*, pending_id, kind, amount=None, transfer_id=None, partner
         if pending.debit_account.partner_id != partner.pk:
             raise PermissionDenied("Only the debited account's owner may post or void.")
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             accounts = accounts_lock([pending.debit_account_id, pending.credit_account_id])
             pending = Transfer.objects.get(pk=pending_id)  # its status, read under the locks
             earlier = _resolution_replay(pending, kind=kind, amount=amount, transfer_id=transfer_id)
@@ -388,7 +388,7 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
             details={"reason": "not_reversible"},
         )
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])
             taken = transfer_id is not None and Transfer.objects.filter(pk=transfer_id).first()
             if taken and taken.reverses_id != transfer.pk:  # the id names another transfer

@@ -3,6 +3,7 @@
 import functools
 import json
 
+from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -37,17 +38,31 @@ def idempotent(handler):
             return Response(
                 claim.response_body, status=claim.response_status, headers={REPLAYED_HEADER: "true"}
             )
+        # The endpoint's writes and the stored answer commit together: were the answer
+        # stored after the work committed, a crash between the two would leave the work
+        # done and its key in flight, and a retry after IDEMPOTENCY_STALE_AFTER would do it
+        # again.
         try:
-            response = handler(view, request, *args, **kwargs)
-        except Exception as exc:
-            response = view.handle_exception(exc)  # domain errors become envelopes here
-        if response.status_code >= 500 or response.status_code in _NOT_STORED:
-            idempotency_key_release(claim=claim)
-        else:
-            # Stored as rendered, so a replay is byte-for-byte the first answer's JSON.
-            data = response.data
-            body = None if data is None else json.loads(JSONRenderer().render(data))
-            idempotency_key_complete(claim=claim, status=response.status_code, body=body)
+            with transaction.atomic():
+                response = _handle(handler, view, request, *args, **kwargs)
+                if response.status_code >= 500 or response.status_code in _NOT_STORED:
+                    idempotency_key_release(claim=claim)
+                else:
+                    # Stored as rendered: a replay is byte-for-byte the first answer's JSON.
+                    data = response.data
+                    body = None if data is None else json.loads(JSONRenderer().render(data))
+                    idempotency_key_complete(claim=claim, status=response.status_code, body=body)
+        except BaseException:
+            idempotency_key_release(claim=claim)  # nothing was kept: a retry may run it
+            raise
         return response
 
     return wrapper
+
+
+def _handle(handler, view, request, *args, **kwargs):
+    try:
+        with transaction.atomic():  # a failed handler leaves nothing behind
+            return handler(view, request, *args, **kwargs)
+    except Exception as exc:
+        return view.handle_exception(exc)  # domain errors become envelopes here

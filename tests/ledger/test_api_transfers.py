@@ -217,6 +217,32 @@ def test_an_idempotency_key_replays_the_first_answer(partner_api, funded, beta_u
     assert _balance(funded) == (99_000, 99_000)
 
 
+def test_a_transfer_and_its_stored_answer_commit_together(
+    partner_api, funded, beta_usd, monkeypatch
+):
+    """If the answer cannot be stored (the process dies there), the transfer is undone with
+    it: a later retry under the same key then moves the money once, not twice."""
+    from core.api import idempotency
+    from core.models import IdempotentRequest
+
+    def crash(**kwargs):
+        raise RuntimeError("process died before the answer was stored")
+
+    monkeypatch.setattr(idempotency, "idempotency_key_complete", crash)
+    headers = {"Idempotency-Key": "crash-0001"}
+    crashed = _create(partner_api, funded, beta_usd, "10.00", headers=headers)
+    assert crashed.status_code == 500
+    assert _balance(funded) == (100_000, 100_000)
+    assert not Transfer.objects.filter(debit_account=funded).exists()
+    assert not IdempotentRequest.objects.filter(key="crash-0001").exists()
+
+    monkeypatch.undo()
+    retried = _create(partner_api, funded, beta_usd, "10.00", headers=headers)
+    assert retried.status_code == 201
+    assert _balance(funded) == (99_000, 99_000)
+    assert Transfer.objects.filter(debit_account=funded).count() == 1
+
+
 def test_an_idempotency_key_replays_a_refusal_too(partner_api, funded, beta_usd):
     headers = {"Idempotency-Key": "too-much"}
     first = _create(partner_api, funded, beta_usd, "5000.00", headers=headers)

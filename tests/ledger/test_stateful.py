@@ -287,7 +287,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         # Each example runs in its own savepoint, rolled back at teardown, the way Django's
-        # TestCase isolates tests: the services' durable atomic blocks are allowed inside
+        # TestCase isolates tests: the services' atomic blocks become savepoints inside
         # it, and every example starts from the same small database.
         self._atomics = TestCase._enter_atomics()
         self.clock.now = _real_now()

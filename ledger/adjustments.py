@@ -1,15 +1,15 @@
 """Manual adjustments (bank deposits, corrections) under four-eyes control."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import ValidationFailed
 from core.services import audit_record, snapshot
 from ledger import errors
 from ledger.locking import adjustment_lock
-from ledger.models import Account, Adjustment
+from ledger.models import Account, Adjustment, Transfer
 from ledger.posting import TransferRequest
-from ledger.services import _transfers_apply_locked
+from ledger.services import _transfers_apply_locked, transfer_reverse, transfer_reversible_check
 
 
 def adjustment_validate(*, debit_account: Account, credit_account: Account, amount, reason) -> None:
@@ -60,10 +60,47 @@ def adjustment_propose(
     return adjustment
 
 
+def adjustment_reversal_propose(*, transfer: Transfer, reason: str, acting_user) -> Adjustment:
+    """Propose moving a posted transfer's money back; another staff user approves it (which
+    posts the reversal) or rejects it. At most one such proposal per transfer is open."""
+    transfer_reversible_check(transfer)
+    if not (reason or "").strip():
+        raise ValidationFailed(details={"reason": ["Say why."]})
+    try:
+        with transaction.atomic():
+            adjustment = Adjustment.objects.create(
+                debit_account_id=transfer.credit_account_id,
+                credit_account_id=transfer.debit_account_id,
+                amount=transfer.amount,
+                code="reversal",
+                reason=reason,
+                reverses=transfer,
+                proposed_by=acting_user,
+            )
+            audit_record(
+                actor=acting_user,
+                action="adjustment.propose",
+                target=adjustment,
+                after=snapshot(adjustment),
+            )
+    except IntegrityError as exc:  # the one-open-proposal constraint
+        raise errors.ReversalAlreadyProposed() from exc
+    return adjustment
+
+
 def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
     """Approve and post, in one transaction. The proposer can never approve their own."""
     with transaction.atomic():
         locked = _lock_proposed(adjustment, acting_user)
+        if locked.reverses_id is not None:
+            locked.transfer = transfer_reverse(
+                transfer=locked.reverses,
+                transfer_id=locked.pk,  # the adjustment's id: it can post at most once
+                reference=f"adjustment {locked.pk}",
+                acting_user=acting_user,
+            )
+            _decide(locked, Adjustment.State.APPROVED, acting_user)
+            return locked
         request = TransferRequest(
             id=locked.pk,  # the adjustment's id: it can post at most once
             debit_account_id=locked.debit_account_id,

@@ -111,6 +111,11 @@ class AlreadyReversed(LedgerError, Conflict):
     default_message = "This transfer has already been reversed."
 
 
+class ReversalAlreadyProposed(LedgerError, Conflict):
+    reason = "reversal_already_proposed"
+    default_message = "A reversal of this transfer is already waiting for approval."
+
+
 class FourEyesViolation(LedgerError, Conflict):
     reason = "four_eyes"
     default_message = "An adjustment must be approved by someone other than its proposer."

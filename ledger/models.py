@@ -305,11 +305,20 @@ class Adjustment(models.Model):
     transfer = models.OneToOneField(
         Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Set when the proposal is to reverse this posted transfer: approval posts its reversal.
+    reverses = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-proposed_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="adjustment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["reverses"],
+                condition=Q(state="proposed"),
+                name="adjustment_one_open_reversal_per_transfer",
+            ),
             models.CheckConstraint(
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("proposed_by")),
                 name="adjustment_four_eyes",

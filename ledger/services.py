@@ -380,13 +380,22 @@ def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
 # --- Corrections ---------------------------------------------------------------------------
 
 
-def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, reference=""):
-    """A new transfer moving the money back. The original is never edited."""
+def transfer_reversible_check(transfer: Transfer) -> None:
+    """Raise unless `transfer` moved posted money that has not been moved back yet (checked
+    again under the accounts' locks when the reversal posts)."""
     if transfer.kind not in (Transfer.Kind.SINGLE_PHASE, Transfer.Kind.POST_PENDING):
         raise errors.NotAPendingTransfer(
             "Only posted money can be reversed; void a pending transfer instead.",
             details={"reason": "not_reversible"},
         )
+    if Transfer.objects.filter(reverses=transfer).exists():
+        raise errors.AlreadyReversed()
+
+
+def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, reference=""):
+    """A new transfer moving the money back. The original is never edited. The console
+    reaches this only through a four-eyes adjustment (ledger.adjustments)."""
+    transfer_reversible_check(transfer)
     try:
         with transaction.atomic():
             accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])

@@ -1,13 +1,12 @@
 """Accounts: balances, filters, the statement, and freeze / unfreeze / close actions."""
 
-from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
 from django.db.models import F
 
 from ledger.admin.base import (
     HeldAssetFilter,
     ReadOnlyLedgerAdmin,
+    ReasonActionForm,
     confirmation_page,
     money,
     run_each,
@@ -26,12 +25,6 @@ class OwnerFilter(admin.RelatedFieldListFilter):
         super().__init__(*args, **kwargs)
         self.title = "owner"
         self.empty_value_display = "house"
-
-
-class ReasonActionForm(helpers.ActionForm):
-    reason = forms.CharField(
-        required=False, label="Reason (audit log):", widget=forms.TextInput(attrs={"size": 30})
-    )
 
 
 @admin.register(Account)

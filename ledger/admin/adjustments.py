@@ -98,6 +98,7 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         "proposed_at",
         "decided_by",
         "decided_at",
+        "reverses",
         "transfer",
     )
 

@@ -1,6 +1,7 @@
 """What the ledger's admin pages share: money display, read-only model admins, and
 actions that call a service per object and report domain errors as messages."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
@@ -19,6 +20,14 @@ def money(minor: int, asset) -> str:
 
 def timestamp(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class ReasonActionForm(helpers.ActionForm):
+    """The changelist's action bar with a reason, which the action's service records."""
+
+    reason = forms.CharField(
+        required=False, label="Reason (audit log):", widget=forms.TextInput(attrs={"size": 30})
+    )
 
 
 def run_each(modeladmin, request, objects, operation, *, done: str) -> None:

@@ -1,20 +1,21 @@
-"""The transfer journal (read-only, with a reverse action) and the invariant checker's runs."""
+"""The transfer journal (read-only; a reversal is proposed here and approved by a second
+staff member among the adjustments) and the invariant checker's runs."""
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from ledger.adjustments import adjustment_reversal_propose
 from ledger.admin.base import (
     HeldAssetFilter,
     ReadOnlyLedgerAdmin,
-    confirmation_page,
+    ReasonActionForm,
     money,
     run_each,
     timestamp,
 )
 from ledger.models import LedgerCheckRun, Transfer
-from ledger.services import transfer_reverse
 
 # --- Transfer journal ----------------------------------------------------------------------
 
@@ -37,7 +38,8 @@ class TransferAdmin(ReadOnlyLedgerAdmin):
     list_select_related = ("debit_account__partner", "credit_account__partner", "asset")
     date_hierarchy = "created_at"
     search_fields = ("id", "reference")
-    actions = ["reverse"]
+    actions = ["propose_reversal"]
+    action_form = ReasonActionForm
     fields = (
         "id",
         "created_at",
@@ -80,32 +82,27 @@ class TransferAdmin(ReadOnlyLedgerAdmin):
             f"{transfer.debit_account} → {transfer.credit_account}"
         )
 
-    def has_reverse_permission(self, request):
-        return request.user.has_perm("ledger.add_transfer")
+    def has_propose_reversal_permission(self, request):
+        return request.user.has_perm("ledger.add_adjustment")
 
     @admin.action(
-        description="Reverse (posts a transfer moving the money back)", permissions=["reverse"]
+        description="Propose reversal (posts once another staff member approves it)",
+        permissions=["propose_reversal"],
     )
-    def reverse(self, request, queryset):
-        transfers = list(queryset)
-        confirm = confirmation_page(
-            self,
-            request,
-            transfers,
-            action="reverse",
-            question="Post a reversing transfer for each of these? The money moves at once.",
-            button="Yes, reverse them",
-        )
-        if confirm is not None:
-            return confirm
+    def propose_reversal(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if not reason:
+            self.message_user(request, "Give a reason for the reversal.", messages.ERROR)
+            return
         run_each(
             self,
             request,
-            transfers,
-            lambda t: transfer_reverse(transfer=t, acting_user=request.user),
-            done="Transfers reversed",
+            queryset,
+            lambda t: adjustment_reversal_propose(
+                transfer=t, reason=reason, acting_user=request.user
+            ),
+            done="Reversals proposed; a second staff member approves them under Adjustments",
         )
-        return None
 
 
 # --- Invariant checker runs ----------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The ledger's operations console: staff read balances and statements, act through the
-services (freeze, reverse, four-eyes adjustments), and never edit a ledger row by hand."""
+services (freeze, four-eyes adjustments and reversals), and never edit a ledger row by hand."""
 
 import re
 from datetime import timedelta
@@ -217,12 +217,33 @@ def test_transfer_journal_refuses_add_change_and_delete(ops, alpha_usd, fund):
     assert (transfer.amount, transfer.code) == (500, "deposit")
 
 
-def test_reverse_action_posts_a_reversing_transfer(ops, alpha_usd, fund, house_usd):
+def test_a_reversal_is_proposed_in_the_journal_and_posts_on_a_second_approval(
+    client, staff_user, second_staff_user, alpha_usd, fund, house_usd
+):
     transfer = fund(alpha_usd, 700)
+    client.force_login(staff_user)
 
-    asked = _action(ops, TRANSFERS, "reverse", [transfer])
-    assert asked.status_code == 200 and Transfer.objects.count() == 1
-    done = _action(ops, TRANSFERS, "reverse", [transfer], confirmed="yes")
+    unexplained = _action(client, TRANSFERS, "propose_reversal", [transfer])
+    assert any("Give a reason" in m for m in _messages(unexplained))
+    assert not Adjustment.objects.exists()
+
+    _action(client, TRANSFERS, "propose_reversal", [transfer], reason="wire bounced")
+    proposal = Adjustment.objects.get()
+    assert (proposal.reverses_id, proposal.state, proposal.amount) == (
+        transfer.pk,
+        Adjustment.State.PROPOSED,
+        700,
+    )
+    assert not Transfer.objects.filter(reverses=transfer).exists()
+    twice = _action(client, TRANSFERS, "propose_reversal", [transfer], reason="again")
+    assert any("already waiting for approval" in m for m in _messages(twice))
+    own = _action(client, ADJUSTMENTS, "approve", [proposal], confirmed="yes")
+    assert any("someone other than its proposer" in m for m in _messages(own))
+    alpha_usd.refresh_from_db()
+    assert alpha_usd.posted_balance == 700
+
+    client.force_login(second_staff_user)
+    _action(client, ADJUSTMENTS, "approve", [proposal], confirmed="yes")
 
     reversal = Transfer.objects.get(reverses=transfer)
     assert (reversal.debit_account_id, reversal.credit_account_id) == (
@@ -231,9 +252,11 @@ def test_reverse_action_posts_a_reversing_transfer(ops, alpha_usd, fund, house_u
     )
     alpha_usd.refresh_from_db()
     assert alpha_usd.posted_balance == 0
-    again = _action(ops, TRANSFERS, "reverse", [transfer], confirmed="yes")
-    assert done.status_code == again.status_code == 302
+    again = _action(client, TRANSFERS, "propose_reversal", [transfer], reason="once more")
     assert any("already been reversed" in m for m in _messages(again))
+    assert Adjustment.objects.count() == 1
+    page = client.get(f"{ADJUSTMENTS}{proposal.pk}/change/").content.decode()
+    assert str(transfer.pk) in page and "wire bounced" in page
 
 
 # --- Adjustments (four-eyes) ---------------------------------------------------------------

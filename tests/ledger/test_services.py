@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from core.services import partner_create
 from ledger import errors
-from ledger.adjustments import adjustment_approve, adjustment_propose, adjustment_reject
+from ledger.adjustments import (
+    adjustment_approve,
+    adjustment_propose,
+    adjustment_reject,
+    adjustment_reversal_propose,
+)
 from ledger.integrity import ledger_chain_violations, ledger_invariants_violations
 from ledger.models import Account, Adjustment, Entry, Transfer
 from ledger.services import (
@@ -670,6 +675,83 @@ def test_an_adjustment_that_breaks_a_limit_stays_proposed(
         adjustment_approve(adjustment=withdrawal, acting_user=second_staff_user)
     withdrawal.refresh_from_db()
     assert (withdrawal.state, withdrawal.transfer_id) == (Adjustment.State.PROPOSED, None)
+
+
+def test_a_reversal_is_proposed_by_one_and_posted_by_another(funded, staff_user, second_staff_user):
+    alpha, beta = funded
+    original = transfer_create(request=_request(alpha, beta, 2_500))
+    proposal = adjustment_reversal_propose(
+        transfer=original, reason="sent to the wrong partner", acting_user=staff_user
+    )
+    assert (proposal.debit_account_id, proposal.credit_account_id, proposal.amount) == (
+        beta.pk,
+        alpha.pk,
+        2_500,
+    )
+    assert (proposal.reverses_id, proposal.code, proposal.state) == (
+        original.pk,
+        "reversal",
+        Adjustment.State.PROPOSED,
+    )
+    assert not Transfer.objects.filter(reverses=original).exists()
+    assert (_balance(alpha), _balance(beta)) == (7_500, 2_500)
+    with pytest.raises(errors.ReversalAlreadyProposed):
+        adjustment_reversal_propose(transfer=original, reason="again", acting_user=staff_user)
+    with pytest.raises(errors.FourEyesViolation):
+        adjustment_approve(adjustment=proposal, acting_user=staff_user)
+
+    approved = adjustment_approve(adjustment=proposal, acting_user=second_staff_user)
+
+    reversal = Transfer.objects.get(reverses=original)
+    assert approved.transfer_id == reversal.pk == proposal.pk
+    assert (reversal.debit_account_id, reversal.credit_account_id) == (beta.pk, alpha.pk)
+    assert reversal.created_by_id == second_staff_user.pk
+    assert (_balance(alpha), _balance(beta)) == (10_000, 0)
+    with pytest.raises(errors.AlreadyReversed):
+        adjustment_reversal_propose(transfer=original, reason="once more", acting_user=staff_user)
+
+
+def test_a_reversal_proposal_needs_posted_money_and_a_reason(funded, staff_user):
+    alpha, beta = funded
+    pending = transfer_create(request=_request(alpha, beta, 1_000, pending=True))
+    with pytest.raises(errors.NotAPendingTransfer):
+        adjustment_reversal_propose(transfer=pending, reason="undo", acting_user=staff_user)
+    posted = transfer_create(request=_request(alpha, beta, 1_000))
+    with pytest.raises(errors.ValidationFailed):
+        adjustment_reversal_propose(transfer=posted, reason="  ", acting_user=staff_user)
+    assert not Adjustment.objects.exists()
+
+
+def test_a_rejected_reversal_can_be_proposed_again(funded, staff_user, second_staff_user):
+    alpha, beta = funded
+    original = transfer_create(request=_request(alpha, beta, 1_000))
+    first = adjustment_reversal_propose(transfer=original, reason="typo", acting_user=staff_user)
+    adjustment_reject(adjustment=first, acting_user=second_staff_user)
+
+    second = adjustment_reversal_propose(
+        transfer=original, reason="confirmed with the partner", acting_user=staff_user
+    )
+    adjustment_approve(adjustment=second, acting_user=second_staff_user)
+
+    assert Transfer.objects.get(reverses=original).pk == second.pk
+    assert (_balance(alpha), _balance(beta)) == (10_000, 0)
+
+
+def test_a_reversal_the_receiver_can_no_longer_pay_stays_proposed(
+    funded, staff_user, second_staff_user
+):
+    alpha, beta = funded
+    original = transfer_create(request=_request(alpha, beta, 1_000))
+    proposal = adjustment_reversal_propose(
+        transfer=original, reason="duplicate payment", acting_user=staff_user
+    )
+    transfer_create(request=_request(beta, alpha, 600))  # beta spent most of it meanwhile
+    before = _ledger_state(alpha, beta)
+    with pytest.raises(errors.InsufficientFunds):
+        adjustment_approve(adjustment=proposal, acting_user=second_staff_user)
+    proposal.refresh_from_db()
+    assert (proposal.state, proposal.transfer_id) == (Adjustment.State.PROPOSED, None)
+    assert _ledger_state(alpha, beta) == before
 
 
 def test_totals_that_would_overflow_a_bigint_are_refused_not_crashed(make_partner_account):

@@ -4,6 +4,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.http import http_date
 
 from core.tracing import TRACE_HEADER, trace_id_bind, trace_id_from_header
@@ -77,6 +78,14 @@ class ApiErrorEnvelopeMiddleware:
             if header.lower() not in _BODY_HEADERS:
                 new[header] = value
         return new
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, but an API path without its trailing slash is a 404 envelope, not a
+    redirect: API.md ends every path with "/", and a redirected POST loses its body."""
+
+    def should_redirect_with_slash(self, request):
+        return not is_api_path(request.path) and super().should_redirect_with_slash(request)
 
 
 class ApiDeprecationMiddleware:

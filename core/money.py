@@ -32,18 +32,18 @@ def to_minor_units(amount: Decimal | str, *, scale: int) -> int:
     else:
         value = None
     if value is None:
-        raise ValidationFailed(f"{amount!r} is not a decimal amount.")
+        raise ValidationFailed(f"{str(amount)[:_MAX_LENGTH]!r} is not a decimal amount.")
     with localcontext() as ctx:
         ctx.prec = 2 * _MAX_LENGTH
         ctx.traps[Inexact] = True  # never round money silently
         try:
             minor = value.scaleb(scale)
         except Inexact as exc:
-            raise ValidationFailed(f"{amount!r} has too many digits.") from exc
+            raise ValidationFailed(f"{str(amount)!r} has too many digits.") from exc
     if minor != minor.to_integral_value():
         raise ValidationFailed(f"At most {scale} decimal places.")
     if abs(minor) > MAX_MINOR_UNITS:
-        raise ValidationFailed(f"{amount!r} is too large.")
+        raise ValidationFailed(f"{str(amount)!r} is too large.")
     return int(minor)
 
 

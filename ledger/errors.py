@@ -34,10 +34,14 @@ class ExceedsDebits(InsufficientFunds):
     default_message = "The credit would exceed the account's debits."
 
 
-class TotalsOverflow(LedgerError, BusinessRuleViolation):
-    code = "unprocessable"
+class TotalsOverflow(LedgerError, ValidationFailed):
+    """Only an absurd amount gets here (totals are BIGINT): a 400 on the amount."""
+
     reason = "overflows_totals"
-    default_message = "The transfer would overflow the account's running totals."
+    default_message = "The amount is too large for the accounts' running totals."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message, details={"amount": [message or self.default_message]})
 
 
 class AccountFrozen(LedgerError, BusinessRuleViolation):
@@ -122,15 +126,27 @@ class FourEyesViolation(LedgerError, Conflict):
 
 
 class BatchRejected(LedgerError, BusinessRuleViolation):
-    """An atomic batch in which some transfer failed: nothing was applied."""
+    """An atomic batch in which some transfer failed: nothing was applied. It answers with
+    the failing transfer's own status and code (a batch of one answers as that transfer
+    would), with every item's result in details.results."""
 
-    code = "batch_rejected"
     reason = "batch_rejected"
-    default_message = "A transfer in the atomic batch failed; none was applied."
 
-    def __init__(self, results: list, message: str | None = None):
-        self.results = results
-        super().__init__(message, details={"results": results})
+    def __init__(self, results: list, cause: ApplicationError, index: int):
+        self.results, self.cause, self.index = results, cause, index
+        self.code, self.status = cause.code, cause.status
+        if cause.code == "validation_error":  # details map fields to messages, as for any 400
+            details = {
+                f"transfers[{index}].{field}": messages
+                for field, messages in cause.details.items()
+                if isinstance(messages, list)
+            } or {f"transfers[{index}]": [cause.message]}
+        else:
+            details = {"results": results}
+        super().__init__(
+            f"Transfer {index} of the atomic batch failed ({cause.message}); none was applied.",
+            details=details,
+        )
 
 
 def error_result(exc: ApplicationError) -> dict:

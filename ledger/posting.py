@@ -246,11 +246,7 @@ MAX_TOTAL = MAX_MINOR_UNITS  # the totals are BIGINT columns too
 
 
 def _check_limits(account: Account) -> None:
-    if any(getattr(account, total) > MAX_TOTAL for total in TOTALS) or (
-        account.debits_pending + account.debits_posted > MAX_TOTAL
-        or account.credits_pending + account.credits_posted > MAX_TOTAL
-    ):
-        raise errors.TotalsOverflow(details={"account": str(account.pk)})
+    # The balance limit first: a huge debit from a funded account is insufficient funds.
     if account.debits_must_not_exceed_credits and (
         account.debits_pending + account.debits_posted > account.credits_posted
     ):
@@ -259,3 +255,8 @@ def _check_limits(account: Account) -> None:
         account.credits_pending + account.credits_posted > account.debits_posted
     ):
         raise errors.ExceedsDebits(details={"account": str(account.pk)})
+    if any(getattr(account, total) > MAX_TOTAL for total in TOTALS) or (
+        account.debits_pending + account.debits_posted > MAX_TOTAL
+        or account.credits_pending + account.credits_posted > MAX_TOTAL
+    ):
+        raise errors.TotalsOverflow()

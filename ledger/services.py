@@ -257,6 +257,7 @@ def _transfers_apply_locked(requests, *, atomic, partner, acting_user, batch, lo
 
 
 def _reject_atomic(requests, results, *, batch):
+    cause = results[-1]  # the item that failed; the ones before it are undone with it
     failed = {r.index: r for r in results}
     final = [
         failed.get(i) or BatchItemResult(index=i, error=LinkedTransferFailed())
@@ -267,7 +268,7 @@ def _reject_atomic(requests, results, *, batch):
             item.transfer, item.error = None, LinkedTransferFailed()
     if not batch:  # a single transfer: its own error (a batch of one is still a batch)
         raise final[0].error
-    raise errors.BatchRejected(results=final)
+    raise errors.BatchRejected(results=final, cause=cause.error, index=cause.index)
 
 
 def _write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> None:

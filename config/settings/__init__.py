@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files (admin, Swagger UI) under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "core.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -195,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -211,6 +211,8 @@ API_THROTTLE_RATES = {
     "auth": env.str("THROTTLE_AUTH", default="30/min"),
 }
 API_PAGE_SIZE = 50
+# A full batch (1,000 transfers, each with up to 8 KB of metadata) fits; beyond is a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 API_MAX_PAGE_SIZE = 500
 # Versions still served but on their way out, e.g. DEPRECATED_API_VERSIONS=v1=2027-06-30
 API_DEPRECATED_VERSIONS = env.dict("DEPRECATED_API_VERSIONS", default={})

@@ -6,6 +6,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.api.base import AuthApi, PartnerApi
+from core.models import User
 from core.services import session_login, session_logout, session_refresh
 
 TokenPairSerializer = inline_serializer(
@@ -17,8 +18,11 @@ class TokenObtainApi(AuthApi):
     """A partner user's username and password for an access/refresh token pair."""
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+        # Bounded before anything (the lockout's failure log included) stores or hashes them.
+        username = serializers.CharField(max_length=User._meta.get_field("username").max_length)
+        password = serializers.CharField(
+            max_length=4096, style={"input_type": "password"}, trim_whitespace=False
+        )
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
     def post(self, request, *args, **kwargs):

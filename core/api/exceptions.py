@@ -3,7 +3,9 @@
 import math
 
 import structlog
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -38,6 +40,12 @@ def api_exception_handler(exc, context):
         status, code, message, details = exc.status, exc.code, exc.message, exc.details
         if getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, RequestDataTooBig):
+        status, code, message = 400, "validation_error", "The request body is too large."
+        details = {"body": [f"At most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."]}
+    elif isinstance(exc, drf.UnsupportedMediaType):  # bad input like any other: 400
+        status, code, message = 400, "validation_error", "Send JSON (application/json)."
+        details = {"Content-Type": [str(exc.detail)]}
     elif isinstance(exc, Http404):
         status, code, message, details = 404, "not_found", "Not found.", {}
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,13 +1,12 @@
 """Serializers shared by several ledger operations. Amounts travel as decimal strings in the
 asset's scale; inside they are integers of minor units (core.money)."""
 
-import json
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.exceptions import plain_errors
+from core.api.fields import MetadataField
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
@@ -174,12 +173,7 @@ class TransferInputSerializer(serializers.Serializer):
         max_value=MAX_TIMEOUT_SECONDS,
         help_text="A pending transfer expires this long after it is created.",
     )
-    metadata = serializers.DictField(required=False)
-
-    def validate_metadata(self, value):
-        if len(json.dumps(value, default=str)) > MAX_METADATA_BYTES:
-            raise serializers.ValidationError(f"At most {MAX_METADATA_BYTES} bytes of JSON.")
-        return value
+    metadata = MetadataField(max_bytes=MAX_METADATA_BYTES, required=False)
 
     def validate(self, attrs):
         assets = self.context.get("assets")

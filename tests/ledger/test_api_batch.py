@@ -65,7 +65,8 @@ def test_an_atomic_batch_with_a_failing_transfer_applies_nothing(partner_api, fu
     )
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "batch_rejected"
+    assert body["code"] == "insufficient_funds"  # the failing transfer's own code
+    assert body["message"].startswith("Transfer 1 of the atomic batch failed")
     results = body["details"]["results"]
     assert [r["status"] for r in results] == ["failed", "failed"]
     assert [r["code"] for r in results] == ["linked_transfer_failed", "insufficient_funds"]
@@ -79,9 +80,33 @@ def test_an_atomic_batch_with_a_failing_transfer_applies_nothing(partner_api, fu
 def test_an_atomic_batch_of_one_failing_transfer_is_rejected_too(partner_api, funded, beta_usd):
     response = _batch(partner_api, "atomic", [_item(funded, beta_usd, "100.01")])
     assert response.status_code == 422
-    assert response.json()["code"] == "batch_rejected"
+    assert response.json()["code"] == "insufficient_funds"
     (result,) = response.json()["details"]["results"]
     assert (result["index"], result["code"]) == (0, "insufficient_funds")
+
+
+def test_an_atomic_batch_answers_with_the_failing_transfers_status(partner_api, funded, beta_usd):
+    """A reused id with other fields is a 409 conflict for the batch as for one transfer; an
+    absurd amount from a funded account is insufficient funds, not an overflow."""
+    taken = _item(funded, beta_usd, "1.00", id=str(uuid.uuid4()))
+    assert _batch(partner_api, "atomic", [taken]).status_code == 200
+    reused = {**taken, "amount": "2.00"}
+
+    conflict = _batch(partner_api, "atomic", [_item(funded, beta_usd, "1.00"), reused])
+
+    assert conflict.status_code == 409
+    assert conflict.json()["code"] == "conflict"
+    assert [r["code"] for r in conflict.json()["details"]["results"]] == [
+        "linked_transfer_failed",
+        "conflict",
+    ]
+    huge = _batch(
+        partner_api,
+        "atomic",
+        [_item(funded, beta_usd, "1.00"), _item(funded, beta_usd, "92233720368547758.07")],
+    )
+    assert huge.status_code == 422 and huge.json()["code"] == "insufficient_funds"
+    assert _posted(funded) == 9_900
 
 
 def test_an_atomic_batch_with_an_invalid_item_is_a_validation_error(partner_api, funded, beta_usd):

@@ -1,6 +1,7 @@
 """The partner API for transfers: create (idempotent by id and by Idempotency-Key), list
 with filters, detail, and posting or voiding a pending transfer."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -102,6 +103,63 @@ def test_a_zero_or_negative_amount_is_refused(partner_api, funded, beta_usd, amo
     assert response.status_code == 400
     assert "amount" in response.json()["details"]
     assert _balance(beta_usd) == (0, 0)
+
+
+def test_an_absurd_amount_is_insufficient_funds_and_its_message_is_plain(
+    partner_api, funded, beta_usd
+):
+    response = _create(partner_api, funded, beta_usd, "92233720368547758.07")
+    assert response.status_code == 422
+    assert response.json()["code"] == "insufficient_funds"
+    too_large = _create(partner_api, funded, beta_usd, "99999999999999999999999.00")
+    assert too_large.status_code == 400
+    assert too_large.json()["details"]["amount"] == ["'99999999999999999999999.00' is too large."]
+
+
+def _nested(levels: int):
+    value = "too deep"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"note": "a\u0000b"},
+        {"k\u0000": "v"},
+        {"a": "\ud800"},
+        {"a": 1e16},
+        {"a": -0.0},
+        {"a": 1.5},
+        {"a": [{"b": 1e308}]},
+        {"deep": _nested(17)},
+        ["not", "an", "object"],
+        "text",
+    ],
+)
+def test_metadata_the_journal_could_not_keep_exactly_is_refused(
+    partner_api, funded, beta_usd, metadata
+):
+    """NUL and lone surrogates cannot be stored; jsonb rewrites fractional numbers, which
+    would make the tamper check flag a transfer nobody edited."""
+    body = json.dumps(_body(funded, beta_usd, metadata=metadata))  # \ud800 escaped, as sent
+    response = partner_api.generic("POST", TRANSFERS, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == ["metadata"]
+    assert _balance(funded) == (100_000, 100_000)
+
+
+def test_metadata_is_kept_exactly_and_its_digest_verifies(partner_api, funded, beta_usd):
+    from ledger.integrity import ledger_chain_violations
+
+    metadata = {"big": 10**20, "list": [1, {"none": None, "yes": True}], "text": "Zürich ✓"}
+    response = _create(partner_api, funded, beta_usd, metadata=metadata)
+    assert response.status_code == 201, response.content
+    transfer_id = response.json()["id"]
+    assert partner_api.get(f"{TRANSFERS}{transfer_id}/").json()["metadata"] == metadata
+    assert Transfer.objects.get(pk=transfer_id).metadata == metadata
+    assert ledger_chain_violations() == []
 
 
 def test_a_jpy_amount_takes_no_decimals(partner_api, partner, other_partner, fund):

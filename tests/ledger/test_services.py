@@ -433,7 +433,13 @@ def test_an_atomic_batch_with_one_bad_item_writes_nothing(funded, other_partner)
     for i in (0, 1, 3):
         assert isinstance(results[i].error, LinkedTransferFailed)
         assert results[i].error.code == "linked_transfer_failed"
-    assert caught.value.code == "batch_rejected"
+    # The batch answers as its failing transfer would: a 400 naming that item's field.
+    assert (caught.value.code, caught.value.status, caught.value.index) == (
+        "validation_error",
+        400,
+        2,
+    )
+    assert list(caught.value.details) == ["transfers[2].asset"]
 
 
 def test_an_atomic_batch_fails_as_a_whole_when_the_funds_run_out_midway(funded):

@@ -8,7 +8,8 @@ Response choices (documented in the schema too):
 - POST transfers/{id}/post/ and void/: 200 with the resolving transfer (kind post_pending
   or void_pending) and `pending_status`, the pending transfer's new status.
 - POST transfers/batch/: 200 with per-item results; an atomic batch in which an item
-  fails is a 422 batch_rejected whose details.results has the same per-item shape.
+  fails answers with that item's status and code (422 insufficient_funds, 409 conflict...)
+  and details.results in the same per-item shape.
 """
 
 from ledger.api.views.accounts import (

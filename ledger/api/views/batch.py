@@ -22,8 +22,9 @@ MAX_BATCH = 1000
 
 class TransferBatchApi(PartnerApi):
     """Up to 1,000 transfers in one transaction. `atomic`: all are applied or none (an item
-    that fails makes it a 422 batch_rejected; an invalid item, a 400). `independent`: each
-    item is applied or fails alone, invalid items included."""
+    that fails answers for the batch with its own status and code, e.g. 422
+    insufficient_funds, and details.results has every item; an invalid item, a 400).
+    `independent`: each item is applied or fails alone, invalid items included."""
 
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
@@ -41,7 +42,8 @@ class TransferBatchApi(PartnerApi):
             200: OutputSerializer,
             400: OpenApiResponse(description="validation_error (atomic: any invalid item)"),
             422: OpenApiResponse(
-                description="batch_rejected: nothing applied; details.results per item"
+                description="atomic: the failing transfer's code (insufficient_funds, "
+                "account_frozen...); nothing applied; details.results per item"
             ),
         },
         tags=TAGS,
@@ -82,7 +84,8 @@ class TransferBatchApi(PartnerApi):
                         )
                         for r in exc.results
                     ],
-                    message=exc.message,
+                    cause=exc.cause,
+                    index=positions[exc.index],
                 ) from None
         by_position = {positions[r.index]: r for r in results}
         items = [

@@ -1,0 +1,63 @@
+"""Serializer fields the partner API shares."""
+
+import json
+
+from rest_framework import serializers
+
+MAX_METADATA_DEPTH = 16
+
+
+class MetadataField(serializers.DictField):
+    """A client's own JSON object, kept as sent and hashed into the ledger's journal, so
+    only what every database stores and reads back exactly is taken: strings (valid
+    Unicode, no NUL), whole numbers, booleans, null, and lists and objects of these.
+    Fractional numbers are refused: PostgreSQL's jsonb rewrites them (1e16, -0.0), and a
+    decimal belongs in a string anyway, as amounts are."""
+
+    def __init__(self, *, max_bytes: int, **kwargs):
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        problem = _unstorable(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        if len(json.dumps(value).encode()) > self.max_bytes:
+            raise serializers.ValidationError(f"At most {self.max_bytes} bytes of JSON.")
+        return value
+
+
+def _unstorable(value) -> str | None:
+    """Why `value` cannot be kept exactly, or None. Iterative: nesting cannot exhaust the
+    stack."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            return f"Nested more than {MAX_METADATA_DEPTH} levels deep."
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if problem := _string_problem(key):
+                    return problem
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, str):
+            if problem := _string_problem(item):
+                return problem
+        elif isinstance(item, float):
+            return "Numbers must be whole; send a decimal as a string."
+        elif not (item is None or isinstance(item, bool | int)):
+            return "Not a JSON value."
+    return None
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "Strings may not contain NUL characters."
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Strings must be valid Unicode (no lone surrogates)."
+    return None

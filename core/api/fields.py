@@ -7,6 +7,16 @@ from rest_framework import serializers
 MAX_METADATA_DEPTH = 16
 
 
+class UUIDStringField(serializers.UUIDField):
+    """A UUID sent as a string, as API.md says ids are. DRF's own also takes a JSON integer
+    (5 becomes 00000000-...-000000000005), which hides a client's bug behind a 404."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 class MetadataField(serializers.DictField):
     """A client's own JSON object, kept as sent and hashed into the ledger's journal, so
     only what every database stores and reads back exactly is taken: strings (valid

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.exceptions import plain_errors
-from core.api.fields import MetadataField
+from core.api.fields import MetadataField, UUIDStringField
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
@@ -153,11 +153,11 @@ class TransferInputSerializer(serializers.Serializer):
     # Validated into a ledger.posting.TransferRequest; context["assets"] ({code: Asset}), when
     # given, spares a query per item of a batch.
 
-    id = serializers.UUIDField(
+    id = UUIDStringField(
         required=False, help_text="Client-chosen; the same id and body are applied once."
     )
-    debit_account = serializers.UUIDField(help_text="One of your accounts.")
-    credit_account = serializers.UUIDField(help_text="Any open account of the same asset.")
+    debit_account = UUIDStringField(help_text="One of your accounts.")
+    credit_account = UUIDStringField(help_text="Any open account of the same asset.")
     amount = AmountInputField(help_text='A decimal string, e.g. "1500.50".')
     asset = serializers.CharField(max_length=16)
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)

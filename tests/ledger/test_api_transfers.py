@@ -162,6 +162,14 @@ def test_metadata_is_kept_exactly_and_its_digest_verifies(partner_api, funded, b
     assert ledger_chain_violations() == []
 
 
+@pytest.mark.parametrize("field", ["id", "debit_account", "credit_account"])
+def test_an_id_sent_as_a_json_number_is_refused(partner_api, funded, beta_usd, field):
+    response = partner_api.post(TRANSFERS, {**_body(funded, beta_usd), field: 5}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == [field]
+    assert _balance(funded) == (100_000, 100_000)
+
+
 def test_a_jpy_amount_takes_no_decimals(partner_api, partner, other_partner, fund):
     from ledger.services import account_open
 

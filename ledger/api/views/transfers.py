@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.fields import UUIDStringField
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -121,7 +122,7 @@ class TransferPostApi(PartnerApi):
     """Post a pending transfer, fully or (with `amount`) partly: the rest is released."""
 
     class InputSerializer(serializers.Serializer):
-        id = serializers.UUIDField(
+        id = UUIDStringField(
             required=False, help_text="Client-chosen id of the posting transfer (idempotent)."
         )
         amount = AmountInputField(required=False, help_text="At most the pending amount.")
@@ -160,7 +161,7 @@ class TransferVoidApi(PartnerApi):
     """Void a pending transfer: its whole reservation is released."""
 
     class InputSerializer(serializers.Serializer):
-        id = serializers.UUIDField(
+        id = UUIDStringField(
             required=False, help_text="Client-chosen id of the voiding transfer (idempotent)."
         )
 

@@ -78,17 +78,27 @@ def idempotency_key_claim(*, partner_id, key: str, fingerprint: str) -> Idempote
 
 
 def idempotency_key_complete(*, claim: IdempotentRequest, status: int, body) -> None:
-    claim.state = IdempotentRequest.State.COMPLETED
-    claim.response_status = status
-    claim.response_body = body
-    claim.save(update_fields=["state", "response_status", "response_body"])
+    """Store the answer, if the key is still this request's: a retry may have taken over a
+    claim that looked stale (IDEMPOTENCY_STALE_AFTER). Then IdempotencyInProgress is
+    raised, and the caller's transaction, the work included, must roll back: only the
+    request holding the key may commit what it did."""
+    stored = _still_ours(claim).update(
+        state=IdempotentRequest.State.COMPLETED, response_status=status, response_body=body
+    )
+    if not stored:
+        raise IdempotencyInProgress()
 
 
 def idempotency_key_release(*, claim: IdempotentRequest) -> None:
-    """The request failed in a way worth retrying (5xx, throttled): forget the key."""
-    IdempotentRequest.objects.filter(
-        pk=claim.pk, state=IdempotentRequest.State.IN_PROGRESS
-    ).delete()
+    """The request failed in a way worth retrying (5xx, throttled): forget the key, unless
+    another request has taken it over meanwhile."""
+    _still_ours(claim).delete()
+
+
+def _still_ours(claim: IdempotentRequest):
+    return IdempotentRequest.objects.filter(
+        pk=claim.pk, created_at=claim.created_at, state=IdempotentRequest.State.IN_PROGRESS
+    )
 
 
 def idempotency_keys_purge() -> int:

@@ -7,6 +7,7 @@ from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.errors import IdempotencyInProgress
 from core.idempotency import (
     idempotency_key_claim,
     idempotency_key_complete,
@@ -52,6 +53,8 @@ def idempotent(handler):
                     data = response.data
                     body = None if data is None else json.loads(JSONRenderer().render(data))
                     idempotency_key_complete(claim=claim, status=response.status_code, body=body)
+        except IdempotencyInProgress as exc:  # a retry took the key over: ours is undone
+            return view.handle_exception(exc)
         except BaseException:
             idempotency_key_release(claim=claim)  # nothing was kept: a retry may run it
             raise

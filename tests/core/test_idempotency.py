@@ -179,3 +179,50 @@ def test_two_requests_racing_with_one_key_execute_once(partner_api, monkeypatch)
     assert retry["Idempotent-Replayed"] == "true"
     assert retry.json() == results["first"].json()
     assert _notes_created() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_stale_key_was_taken_over_keeps_nothing(partner_api, monkeypatch, settings):
+    """The first request runs past IDEMPOTENCY_STALE_AFTER; a retry takes the key over and
+    completes. The first then finds the key no longer its own: its work rolls back and it
+    answers 409, so the note is created once."""
+    settings.IDEMPOTENCY_STALE_AFTER = timedelta(0)
+    inside, release = threading.Event(), threading.Event()
+    real_audit_record = urls_for_errors.audit_record
+    calls = []
+
+    def first_call_held(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            inside.set()
+            assert release.wait(timeout=10)
+        return real_audit_record(**kwargs)
+
+    monkeypatch.setattr(urls_for_errors, "audit_record", first_call_held)
+    access = partner_api.tokens["access"]
+    results = {}
+
+    def first_request():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        try:
+            results["first"] = _post(client, {"note": "once"}, key="stale-key")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    try:
+        assert inside.wait(timeout=10)
+        takeover = _post(partner_api, {"note": "once"}, key="stale-key")
+    finally:
+        release.set()
+        thread.join(timeout=10)
+
+    assert takeover.status_code == 201
+    assert_envelope(results["first"], status=409, code="idempotency_in_progress")
+    assert _notes_created() == 1
+    replay = _post(partner_api, {"note": "once"}, key="stale-key")
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == takeover.json()

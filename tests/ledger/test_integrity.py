@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from ledger.integrity import ledger_chain_violations, ledger_invariants_violations
-from ledger.models import LedgerCheckRun, Transfer
+from ledger.models import Entry, LedgerCheckRun, Transfer
 from ledger.services import (
     TransferRequest,
     pending_transfer_post,
@@ -85,6 +85,19 @@ def test_reordered_transfers_are_caught(busy_ledger):
         _sql("UPDATE ledger_transfer SET created_at = %s WHERE id = %s", [other.created_at, pk])
     broken = {v.get("transfer") for v in ledger_chain_violations()}
     assert {str(first.pk), str(second.pk)} <= broken
+
+
+def test_an_entry_moved_in_time_is_caught(busy_ledger, alpha_usd):
+    """Balances as of an instant read the entries' times: they must stay their transfer's."""
+    from datetime import timedelta
+
+    entry = Entry.objects.filter(account=alpha_usd).order_by("id").last()
+    _sql(
+        "UPDATE ledger_entry SET created_at = %s WHERE id = %s",
+        [entry.created_at - timedelta(days=1), entry.pk],
+    )
+    chain = ledger_chain_violations()
+    assert {"check": "entry_time", "account": str(alpha_usd.pk), "entry": entry.pk} in chain
 
 
 def test_the_database_itself_refuses_an_overdrawn_account(busy_ledger, alpha_usd):

@@ -12,6 +12,11 @@ def _iso(value) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def metadata_canonical(metadata) -> str:
+    """One text per JSON value: keys sorted, and true never equal to 1 as in Python."""
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"))
+
+
 def transfer_digest(transfer) -> str:
     fields = [
         str(transfer.id),
@@ -22,7 +27,7 @@ def transfer_digest(transfer) -> str:
         str(transfer.amount),
         transfer.code,
         transfer.reference,
-        json.dumps(transfer.metadata, sort_keys=True, separators=(",", ":")),
+        metadata_canonical(transfer.metadata),
         str(transfer.pending_id or ""),
         str(transfer.reverses_id or ""),
         str(transfer.batch_id or ""),

@@ -12,7 +12,7 @@ from typing import Any
 
 from core.money import MAX_MINOR_UNITS
 from ledger import errors
-from ledger.chain import entry_hash, transfer_digest
+from ledger.chain import entry_hash, metadata_canonical, transfer_digest
 from ledger.models import Account, Entry, Transfer
 
 TOTALS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
@@ -51,7 +51,7 @@ class TransferRequest:
             and transfer.asset_id == self.asset
             and transfer.code == self.code
             and transfer.reference == self.reference
-            and transfer.metadata == self.metadata
+            and metadata_canonical(transfer.metadata) == metadata_canonical(self.metadata)
         )
 
 

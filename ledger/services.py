@@ -4,7 +4,7 @@ order (ledger.locking); the rules themselves live in ledger.posting."""
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from core.errors import PermissionDenied, ValidationFailed
@@ -86,10 +86,14 @@ def house_accounts_ensure(*, asset: Asset | str, acting_user=None) -> dict[str, 
     asset_code = asset.code if isinstance(asset, Asset) else asset
     found = {a.code: a for a in Account.objects.filter(partner=None, asset_id=asset_code)}
     for code, (kind, _description) in HOUSE_ACCOUNTS.items():
-        if code not in found:
+        if code in found:
+            continue
+        try:
             found[code] = account_open(
                 partner=None, asset=asset_code, code=code, kind=kind, acting_user=acting_user
             )
+        except errors.AccountStatusConflict:  # opened by a concurrent first use
+            found[code] = Account.objects.get(partner=None, asset_id=asset_code, code=code)
     return found
 
 
@@ -208,7 +212,16 @@ def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[B
             if attempt == 2:
                 raise
             lookup = True
+        except OperationalError as exc:
+            # Two batches sharing client ids in different orders can each wait on the
+            # other's uncommitted rows; PostgreSQL undoes one. It runs again, with the lookup.
+            if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
+            lookup = True
     raise AssertionError("unreachable")
+
+
+DEADLOCK_DETECTED = "40P01"
 
 
 class _IdsExist(Exception):
@@ -384,25 +397,32 @@ def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
 def transfer_reversible_check(transfer: Transfer) -> None:
     """Raise unless `transfer` moved posted money that has not been moved back yet (checked
     again under the accounts' locks when the reversal posts)."""
+    _posted_money_check(transfer)
+    if Transfer.objects.filter(reverses=transfer).exists():
+        raise errors.AlreadyReversed()
+
+
+def _posted_money_check(transfer: Transfer) -> None:
     if transfer.kind not in (Transfer.Kind.SINGLE_PHASE, Transfer.Kind.POST_PENDING):
         raise errors.NotAPendingTransfer(
             "Only posted money can be reversed; void a pending transfer instead.",
             details={"reason": "not_reversible"},
         )
-    if Transfer.objects.filter(reverses=transfer).exists():
-        raise errors.AlreadyReversed()
 
 
 def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, reference=""):
     """A new transfer moving the money back. The original is never edited. The console
-    reaches this only through a four-eyes adjustment (ledger.adjustments)."""
+    reaches this only through a four-eyes adjustment (ledger.adjustments). A retry with the
+    same `transfer_id` returns the reversal it made."""
+    _posted_money_check(transfer)
+    if earlier := _reversal_replay(transfer, transfer_id):
+        return earlier
     transfer_reversible_check(transfer)
     try:
         with transaction.atomic():
             accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])
-            taken = transfer_id is not None and Transfer.objects.filter(pk=transfer_id).first()
-            if taken and taken.reverses_id != transfer.pk:  # the id names another transfer
-                raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
+            if earlier := _reversal_replay(transfer, transfer_id):  # made while we waited
+                return earlier
             if Transfer.objects.filter(reverses=transfer).exists():
                 raise errors.AlreadyReversed()
             engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user)
@@ -417,3 +437,14 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
     except IntegrityError as exc:
         raise errors.AlreadyReversed() from exc
     return posting.transfer
+
+
+def _reversal_replay(transfer: Transfer, transfer_id) -> Transfer | None:
+    """The reversal of `transfer` that `transfer_id` already names; a conflict if the id
+    names anything else."""
+    earlier = transfer_id is not None and Transfer.objects.filter(pk=transfer_id).first()
+    if not earlier:
+        return None
+    if earlier.reverses_id != transfer.pk:
+        raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
+    return earlier

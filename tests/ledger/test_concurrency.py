@@ -133,3 +133,80 @@ def test_a_hot_account_under_concurrent_batches_stays_consistent(
     assert all(isinstance(o, errors.BatchRejected) for o in outcomes if o not in applied)
     assert Account.objects.get(pk=alpha_usd.pk).posted_balance == 0
     assert ledger_invariants_violations() == []
+
+
+def test_the_checks_read_one_instant_while_transfers_commit(alpha_usd, beta_usd, fund, monkeypatch):
+    """A transfer committed midway through a check (between its queries) is not half seen:
+    no false alarm about totals or chain heads, and the next run sees it whole."""
+    from ledger import integrity
+
+    fund(alpha_usd, 10_000)
+
+    def commit_a_transfer_elsewhere():
+        def work():
+            try:
+                transfer_create(request=_request(alpha_usd, beta_usd, 100))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join(timeout=10)
+
+    real_sums_by, sums = integrity._sums_by, []
+
+    def sums_then_commit(*args, **kwargs):
+        result = real_sums_by(*args, **kwargs)
+        if not sums:
+            sums.append(result)
+            commit_a_transfer_elsewhere()  # after the first sum, before the account scan
+        return result
+
+    monkeypatch.setattr(integrity, "_sums_by", sums_then_commit)
+    assert ledger_invariants_violations() == []
+    monkeypatch.undo()
+
+    def progress(message):
+        if "digests checked" in message:  # before the chain heads and entries are read
+            commit_a_transfer_elsewhere()
+
+    assert ledger_chain_violations(progress=progress) == []
+    assert Transfer.objects.filter(debit_account=alpha_usd).count() == 2
+    assert ledger_invariants_violations() == [] and ledger_chain_violations() == []
+
+
+def test_batches_sharing_client_ids_in_opposite_orders_never_deadlock(fund, make_partner_account):
+    """A client retrying with its list reshuffled, on other accounts: one batch applies,
+    the other is refused for reusing the ids, and neither dies in a deadlock."""
+    from ledger.services import transfer_batch_create
+
+    for _round in range(3):
+        payers = [make_partner_account(), make_partner_account()]
+        payees = [make_partner_account(), make_partner_account()]
+        for payer in payers:
+            fund(payer, 1_000_000)
+        ids = [uuid.uuid4() for _ in range(400)]
+
+        def batch(i, ids=ids, payers=payers, payees=payees):
+            order = ids if i == 0 else ids[::-1]
+            requests = [_request(payers[i], payees[i], 1, id=id_) for id_ in order]
+            return transfer_batch_create(requests=requests, atomic=True)
+
+        outcomes = _race(2, batch)
+
+        applied = [o for o in outcomes if isinstance(o, list)]
+        refused = [o for o in outcomes if isinstance(o, errors.BatchRejected)]
+        assert (len(applied), len(refused)) == (1, 1), outcomes
+        assert refused[0].code == "conflict"
+        assert Transfer.objects.filter(pk__in=ids).count() == 400
+    assert ledger_invariants_violations() == []
+
+
+def test_two_first_uses_of_an_asset_open_its_house_accounts_once(db):
+    from ledger.services import house_accounts_ensure
+
+    outcomes = _race(2, lambda i: house_accounts_ensure(asset="CHF"))
+
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert {a.pk for a in outcomes[0].values()} == {a.pk for a in outcomes[1].values()}
+    assert Account.objects.filter(partner=None, asset_id="CHF").count() == len(outcomes[0])

@@ -280,6 +280,19 @@ def test_a_reversal_moves_the_money_back_once(funded, staff_user):
     assert _ledger_state(alpha, beta) == before
 
 
+def test_a_reversal_retried_with_its_id_returns_the_reversal_it_made(funded, staff_user):
+    alpha, beta = funded
+    original = transfer_create(request=_request(alpha, beta, 2_500))
+    reversal_id = uuid.uuid4()
+    first = transfer_reverse(transfer=original, acting_user=staff_user, transfer_id=reversal_id)
+
+    again = transfer_reverse(transfer=original, acting_user=staff_user, transfer_id=reversal_id)
+
+    assert again.pk == first.pk == reversal_id
+    assert Transfer.objects.filter(reverses=original).count() == 1
+    assert (_balance(alpha), _balance(beta)) == (10_000, 0)
+
+
 def test_a_posted_pending_transfer_can_be_reversed_for_the_posted_amount(funded, staff_user):
     alpha, beta = funded
     pending = transfer_create(request=_request(alpha, beta, 1_000, pending=True))
@@ -559,6 +572,17 @@ def test_a_replayed_pending_transfer_with_another_timeout_is_a_conflict(funded):
             transfer_create(request=changed)
     assert transfer_create(request=request).pk == request.id
     assert _ledger_state(alpha, beta) == state
+
+
+def test_a_replay_whose_metadata_says_1_where_the_first_said_true_is_a_conflict(funded):
+    alpha, beta = funded
+    request = _request(alpha, beta, 100, id=uuid.uuid4(), metadata={"approved": True})
+    transfer_create(request=request)
+    changed = TransferRequest(**{**request.__dict__, "metadata": {"approved": 1}})
+    with pytest.raises(errors.TransferExistsWithDifferentFields):
+        transfer_create(request=changed)
+    assert transfer_create(request=request).pk == request.id  # the same body still replays
+    assert _balance(beta) == 100
 
 
 # --- The partner rule ---------------------------------------------------------------------------

@@ -336,6 +336,34 @@ def test_the_list_shows_transfers_touching_the_partners_accounts(
     assert payment["id"] in theirs and str(deposit.pk) not in theirs
 
 
+def test_pages_never_repeat_or_skip_a_batch_sharing_one_timestamp_as_transfers_arrive(
+    partner_api, funded, beta_usd
+):
+    """Every transfer of a batch has the same created_at. A cursor keyed on created_at alone
+    would fall back to an offset that new transfers shift, and page 2 would repeat page 1."""
+    batch = [_body(funded, beta_usd, "1.00") for _ in range(6)]
+    response = partner_api.post(
+        f"{TRANSFERS}batch/", {"mode": "atomic", "transfers": batch}, format="json"
+    )
+    assert response.status_code == 200
+    batch_ids = {r["transfer"]["id"] for r in response.json()["results"]}
+    deposit = str(Transfer.objects.get(credit_account=funded).pk)
+
+    first = partner_api.get(TRANSFERS, {"limit": 2}).json()
+    for _ in range(2):  # arrive between the pages
+        _create(partner_api, funded, beta_usd, "1.00")
+    seen, page = [t["id"] for t in first["results"]], first
+    while page["next"]:
+        page = partner_api.get(page["next"]).json()
+        seen += [t["id"] for t in page["results"]]
+
+    assert len(seen) == len(set(seen)) == 7
+    assert set(seen) == batch_ids | {deposit}
+    second = partner_api.get(first["next"]).json()
+    back = partner_api.get(second["previous"]).json()
+    assert [t["id"] for t in back["results"]] == [t["id"] for t in first["results"]]
+
+
 def test_the_list_filters_by_account_status_and_time(partner_api, partner, funded, beta_usd, fund):
     from ledger.services import account_open
 

@@ -6,8 +6,9 @@ import uuid
 import structlog
 
 TRACE_HEADER = "X-Trace-ID"
-# A caller's id is kept only if it looks like an id: no spaces, quotes or control characters.
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+# A caller's id is kept (API.md: "the request's own if it sent one") if it looks like an
+# id, of any length up to 128: no spaces, quotes, markup or control characters.
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
 def trace_id_new() -> str:

@@ -83,9 +83,10 @@ class PostingEngine:
     def apply_new(
         self, request: TransferRequest, *, partner_id=None, batch_id=None, reverses_id=None
     ) -> Posting:
-        debit = self._account(request.debit_account_id)
-        credit = self._account(request.credit_account_id)
+        debit = self._account(request.debit_account_id, field="debit_account")
+        credit = self._account(request.credit_account_id, field="credit_account")
         if partner_id is not None and debit.partner_id != partner_id:
+            # Word for word what an id that exists nowhere gets: existence is not disclosed.
             raise errors.AccountNotFound(details={"debit_account": ["No such account."]})
         _check_amount(request.amount)
         if debit.pk == credit.pk:
@@ -185,11 +186,11 @@ class PostingEngine:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _account(self, account_id) -> Account:
+    def _account(self, account_id, *, field: str = "account") -> Account:
         try:
             return self.accounts[account_id]
         except KeyError:
-            raise errors.AccountNotFound(details={"account": str(account_id)}) from None
+            raise errors.AccountNotFound(details={field: ["No such account."]}) from None
 
     def _move(self, debit: Account, credit: Account, *, pending: int = 0, posted: int = 0):
         """Change both sides' totals, then check both balance limits; undo on failure."""
@@ -241,6 +242,9 @@ def _check_amount(amount: int) -> None:
     if amount <= 0:
         raise errors.AmountNotPositive(details={"amount": ["Must be greater than zero."]})
 
+
+# What a transfer's `code` (why it moved: deposit, fee...) may look like, wherever it is typed.
+TRANSFER_CODE_PATTERN = r"^[a-z0-9_.-]+$"
 
 MAX_TOTAL = MAX_MINOR_UNITS  # the totals are BIGINT columns too
 

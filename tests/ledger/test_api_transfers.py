@@ -212,6 +212,13 @@ def test_debiting_another_partners_account_is_not_found(partner_api, alpha_usd, 
     assert response.json()["code"] == "not_found"
     assert _balance(beta_usd) == (100_000, 100_000)
     assert _balance(alpha_usd) == (0, 0)
+    # Word for word what an account that exists nowhere gets (bar the trace id).
+    nowhere = partner_api.post(
+        TRANSFERS, {**_body(beta_usd, alpha_usd), "debit_account": str(uuid.uuid4())}, format="json"
+    )
+    assert nowhere.status_code == 404
+    strip = lambda body: {k: v for k, v in body.items() if k != "trace_id"}  # noqa: E731
+    assert strip(nowhere.json()) == strip(response.json())
 
 
 def test_crediting_an_unknown_account_is_not_found(partner_api, funded):

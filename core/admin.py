@@ -1,7 +1,10 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 
 from core.admin_site import register_dashboard_tile
 from core.models import AuditEvent, IdempotentRequest, Partner, User
@@ -13,7 +16,23 @@ from core.services import (
 )
 
 
-class AuditedModelAdmin(admin.ModelAdmin):
+class ConsoleModelAdmin(admin.ModelAdmin):
+    """The console's base: what every model page of it does."""
+
+    def response_action(self, request, queryset):
+        # Django filters pk__in on the posted ids as they come, and a value that is not an
+        # id of this model (a forged POST, with UUID keys) is a 500 there.
+        pk = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                pk.to_python(value)
+        except ValidationError:
+            self.message_user(request, "Some selected rows do not exist.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
+
+class AuditedModelAdmin(ConsoleModelAdmin):
     """Every add, change and delete from the console writes an audit event (before/after)."""
 
     def save_model(self, request, obj, form, change):
@@ -35,7 +54,7 @@ class AuditedModelAdmin(admin.ModelAdmin):
             audited_delete(instance=obj, acting_user=request.user)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ConsoleModelAdmin):
     """Rows that change only through services (or never): the console only shows them."""
 
     def has_add_permission(self, request):
@@ -113,7 +132,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IdempotentRequest)
-class IdempotentRequestAdmin(admin.ModelAdmin):
+class IdempotentRequestAdmin(ConsoleModelAdmin):
     list_display = ("created_at", "partner", "key", "state", "response_status")
     list_filter = ("state", "partner")
     search_fields = ("key",)

@@ -1,6 +1,8 @@
 """Manual adjustments under four-eyes control: one staff member proposes here, another
 approves (which posts the transfer through the ledger's service) or rejects."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -15,6 +17,15 @@ from ledger.adjustments import (
 )
 from ledger.admin.base import ReadOnlyLedgerAdmin, confirmation_page, money, run_each, timestamp
 from ledger.models import Adjustment
+from ledger.posting import TRANSFER_CODE_PATTERN
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 class AdjustmentProposeForm(forms.ModelForm):
@@ -23,15 +34,34 @@ class AdjustmentProposeForm(forms.ModelForm):
         help_text="A decimal in the account's asset, e.g. 1500.50 (no more decimals than the "
         "asset has).",
     )
+    code = forms.RegexField(
+        TRANSFER_CODE_PATTERN,
+        max_length=64,
+        initial="adjustment",
+        help_text="Why, as on transfers: lowercase letters, digits, '.', '_' or '-' "
+        "(deposit, fee_refund...).",
+    )
 
     class Meta:
         model = Adjustment
         fields = ("debit_account", "credit_account", "amount", "code", "reason")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:  # the account pickers cannot redraw a value that is not an id
+            data = self.data.copy()
+            for name in ("debit_account", "credit_account"):
+                if data.get(name) and not _is_uuid(data[name]):
+                    data[name] = ""
+            self.data = data
+
     def clean(self):
         cleaned = super().clean()
         debit, credit = cleaned.get("debit_account"), cleaned.get("credit_account")
         if not (debit and credit):
+            if "amount" in cleaned:  # read in the accounts' asset, so not without them
+                del cleaned["amount"]
+                self.add_error("amount", "Choose both accounts: the amount is in their asset.")
             return cleaned
         amount = None
         if cleaned.get("amount") is not None:

@@ -11,7 +11,7 @@ from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
 from ledger.models import Asset, Entry
-from ledger.posting import TransferRequest
+from ledger.posting import TRANSFER_CODE_PATTERN, TransferRequest
 from ledger.selectors import Balance, account_balance, assets_by_code, entry_posted_balance
 
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
@@ -162,7 +162,7 @@ class TransferInputSerializer(serializers.Serializer):
     asset = serializers.CharField(max_length=16)
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
     code = serializers.RegexField(
-        r"^[a-z0-9_.-]+$", max_length=64, required=False, help_text="Why; default transfer."
+        TRANSFER_CODE_PATTERN, max_length=64, required=False, help_text="Why; default transfer."
     )
     pending = serializers.BooleanField(
         required=False, default=False, help_text="Reserve now; post or void later."

@@ -489,3 +489,37 @@ def test_dashboard_says_when_the_ledger_check_never_ran(db, rf):
     assert tiles["Last ledger check"]["value"] == "never run"
     assert tiles["Partner balances"]["value"] == "none"
     assert tiles["Transfers today"]["value"] == 0
+
+
+# --- Forged posts --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "action"),
+    [(ACCOUNTS, "freeze"), (TRANSFERS, "propose_reversal"), (ADJUSTMENTS, "approve")],
+)
+def test_an_action_on_ids_that_are_not_ids_is_a_message_not_a_500(ops, url, action):
+    data = {"action": action, "_selected_action": ["not-a-uuid"], "reason": "x"}
+
+    response = ops.post(url, data)
+
+    assert response.status_code == 302
+    assert "Some selected rows do not exist." in _messages(response)
+
+
+def test_the_proposal_form_survives_account_ids_that_are_not_ids(ops, alpha_usd):
+    response = _propose(ops, alpha_usd, alpha_usd, debit_account="not-a-uuid")
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "debit_account" in errors
+    assert errors["amount"] == ["Choose both accounts: the amount is in their asset."]
+    assert not Adjustment.objects.exists()
+
+
+def test_a_proposal_code_follows_the_transfer_code_rules(ops, bank_usd, alpha_usd):
+    response = _propose(ops, bank_usd, alpha_usd, code="bogus code")
+
+    assert response.status_code == 200
+    assert "code" in response.context["adminform"].form.errors
+    assert not Adjustment.objects.exists()

@@ -278,4 +278,4 @@ class TransferItemsField(serializers.ListField):
     independent batch an invalid item fails alone."""
 
     def __init__(self, **kwargs):
-        super().__init__(child=serializers.JSONField(), **kwargs)
+        super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)

@@ -126,3 +126,21 @@ def test_outside_the_api_a_missing_slash_still_redirects(client):
 
     assert response.status_code == 301
     assert response["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml"])
+def test_any_accept_header_gets_json(partner_api, accept):
+    response = partner_api.get(ACCOUNTS, HTTP_ACCEPT=accept)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["results"] == []
+
+
+def test_a_null_item_in_an_independent_batch_fails_alone(partner_api):
+    response = partner_api.post(
+        f"{TRANSFERS}batch/", {"mode": "independent", "transfers": [None, 5]}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["failed", "failed"]

@@ -43,21 +43,14 @@ def adjustment_propose(
     adjustment_validate(
         debit_account=debit_account, credit_account=credit_account, amount=amount, reason=reason
     )
-    adjustment = Adjustment.objects.create(
+    return _proposal_record(
+        acting_user=acting_user,
         debit_account=debit_account,
         credit_account=credit_account,
         amount=amount,
         code=code,
         reason=reason,
-        proposed_by=acting_user,
     )
-    audit_record(
-        actor=acting_user,
-        action="adjustment.propose",
-        target=adjustment,
-        after=snapshot(adjustment),
-    )
-    return adjustment
 
 
 def adjustment_reversal_propose(*, transfer: Transfer, reason: str, acting_user) -> Adjustment:
@@ -68,23 +61,27 @@ def adjustment_reversal_propose(*, transfer: Transfer, reason: str, acting_user)
         raise ValidationFailed(details={"reason": ["Say why."]})
     try:
         with transaction.atomic():
-            adjustment = Adjustment.objects.create(
+            return _proposal_record(
+                acting_user=acting_user,
                 debit_account_id=transfer.credit_account_id,
                 credit_account_id=transfer.debit_account_id,
                 amount=transfer.amount,
                 code="reversal",
                 reason=reason,
                 reverses=transfer,
-                proposed_by=acting_user,
-            )
-            audit_record(
-                actor=acting_user,
-                action="adjustment.propose",
-                target=adjustment,
-                after=snapshot(adjustment),
             )
     except IntegrityError as exc:  # the one-open-proposal constraint
         raise errors.ReversalAlreadyProposed() from exc
+
+
+def _proposal_record(*, acting_user, **fields) -> Adjustment:
+    adjustment = Adjustment.objects.create(proposed_by=acting_user, **fields)
+    audit_record(
+        actor=acting_user,
+        action="adjustment.propose",
+        target=adjustment,
+        after=snapshot(adjustment),
+    )
     return adjustment
 
 

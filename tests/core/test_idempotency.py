@@ -137,57 +137,9 @@ def test_a_key_older_than_24_hours_is_purged_and_can_be_used_afresh(partner_api)
     assert _notes_created() == 3
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_requests_racing_with_one_key_execute_once(partner_api, monkeypatch):
-    """The first request is held inside the endpoint; its duplicate, sent meanwhile from
-    another connection, is told 409; once the first finishes, a retry gets the replay."""
-    inside, release = threading.Event(), threading.Event()
-    real_audit_record = urls_for_errors.audit_record
-
-    def held_audit_record(**kwargs):
-        inside.set()
-        assert release.wait(timeout=10)
-        return real_audit_record(**kwargs)
-
-    monkeypatch.setattr(urls_for_errors, "audit_record", held_audit_record)
-    access = partner_api.tokens["access"]
-    results = {}
-
-    def first_request():
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-        try:
-            results["first"] = _post(client, {"note": "once"}, key="race-key")
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=first_request)
-    thread.start()
-    try:
-        assert inside.wait(timeout=10)
-        duplicate = _post(partner_api, {"note": "once"}, key="race-key")
-    finally:
-        release.set()
-        thread.join(timeout=10)
-
-    assert_envelope(duplicate, status=409, code="idempotency_in_progress")
-    assert results["first"].status_code == 201
-    monkeypatch.setattr(urls_for_errors, "audit_record", real_audit_record)
-    retry = _post(partner_api, {"note": "once"}, key="race-key")
-    assert retry.status_code == 201
-    assert retry["Idempotent-Replayed"] == "true"
-    assert retry.json() == results["first"].json()
-    assert _notes_created() == 1
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_request_whose_stale_key_was_taken_over_keeps_nothing(partner_api, monkeypatch, settings):
-    """The first request runs past IDEMPOTENCY_STALE_AFTER; a retry takes the key over and
-    completes. The first then finds the key no longer its own: its work rolls back and it
-    answers 409, so the note is created once."""
-    settings.IDEMPOTENCY_STALE_AFTER = timedelta(0)
+def _held_first_then(partner_api, monkeypatch, *, key: str):
+    """Sends a request that is held inside the endpoint (its first audit write) while the
+    test sends another with the same key from this thread; returns (first, second)."""
     inside, release = threading.Event(), threading.Event()
     real_audit_record = urls_for_errors.audit_record
     calls = []
@@ -207,7 +159,7 @@ def test_a_request_whose_stale_key_was_taken_over_keeps_nothing(partner_api, mon
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
         try:
-            results["first"] = _post(client, {"note": "once"}, key="stale-key")
+            results["first"] = _post(client, {"note": "once"}, key=key)
         finally:
             connection.close()
 
@@ -215,13 +167,41 @@ def test_a_request_whose_stale_key_was_taken_over_keeps_nothing(partner_api, mon
     thread.start()
     try:
         assert inside.wait(timeout=10)
-        takeover = _post(partner_api, {"note": "once"}, key="stale-key")
+        second = _post(partner_api, {"note": "once"}, key=key)
     finally:
         release.set()
         thread.join(timeout=10)
+    return results["first"], second
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_racing_with_one_key_execute_once(partner_api, monkeypatch):
+    """The first request is held inside the endpoint; its duplicate, sent meanwhile from
+    another connection, is told 409; once the first finishes, a retry gets the replay."""
+    first, duplicate = _held_first_then(partner_api, monkeypatch, key="race-key")
+
+    assert_envelope(duplicate, status=409, code="idempotency_in_progress")
+    assert first.status_code == 201
+    retry = _post(partner_api, {"note": "once"}, key="race-key")
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert _notes_created() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_stale_key_was_taken_over_keeps_nothing(partner_api, monkeypatch, settings):
+    """The first request runs past IDEMPOTENCY_STALE_AFTER; a retry takes the key over and
+    completes. The first then finds the key no longer its own: its work rolls back and it
+    answers 409, so the note is created once."""
+    settings.IDEMPOTENCY_STALE_AFTER = timedelta(0)
+
+    first, takeover = _held_first_then(partner_api, monkeypatch, key="stale-key")
 
     assert takeover.status_code == 201
-    assert_envelope(results["first"], status=409, code="idempotency_in_progress")
+    assert_envelope(first, status=409, code="idempotency_in_progress")
     assert _notes_created() == 1
     replay = _post(partner_api, {"note": "once"}, key="stale-key")
     assert replay["Idempotent-Replayed"] == "true"

@@ -1,10 +1,7 @@
 """The transfer journal (read-only; a reversal is proposed here and approved by a second
-staff member among the adjustments) and the invariant checker's runs."""
-
-import json
+staff member among the adjustments)."""
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
 
 from ledger.adjustments import adjustment_reversal_propose
 from ledger.admin.base import (
@@ -15,7 +12,7 @@ from ledger.admin.base import (
     run_each,
     timestamp,
 )
-from ledger.models import LedgerCheckRun, Transfer
+from ledger.models import Transfer
 
 # --- Transfer journal ----------------------------------------------------------------------
 
@@ -103,32 +100,3 @@ class TransferAdmin(ReadOnlyLedgerAdmin):
             ),
             done="Reversals proposed; a second staff member approves them under Adjustments",
         )
-
-
-# --- Invariant checker runs ----------------------------------------------------------------
-
-
-@admin.register(LedgerCheckRun)
-class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
-    list_display = ("started_at", "kind", "ok", "violation_count", "finished_at", "acknowledged_by")
-    list_filter = ("kind", "ok")
-    list_select_related = ("acknowledged_by",)
-    date_hierarchy = "started_at"
-    fields = (
-        "kind",
-        "started_at",
-        "finished_at",
-        "ok",
-        "violation_count",
-        "violations_display",
-        "acknowledged_by",
-    )
-    readonly_fields = ("violation_count", "violations_display")
-
-    @admin.display(description="violations")
-    def violation_count(self, run):
-        return len(run.violations or ())
-
-    @admin.display(description="details")
-    def violations_display(self, run):
-        return format_html("<pre>{}</pre>", json.dumps(run.violations, indent=2, default=str))

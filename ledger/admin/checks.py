@@ -1,0 +1,36 @@
+"""The invariant checker's and chain verifier's runs: each failed run is an alert until a
+staff member acknowledges it."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from ledger.admin.base import ReadOnlyLedgerAdmin
+from ledger.models import LedgerCheckRun
+
+
+@admin.register(LedgerCheckRun)
+class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
+    list_display = ("started_at", "kind", "ok", "violation_count", "finished_at", "acknowledged_by")
+    list_filter = ("kind", "ok")
+    list_select_related = ("acknowledged_by",)
+    date_hierarchy = "started_at"
+    fields = (
+        "kind",
+        "started_at",
+        "finished_at",
+        "ok",
+        "violation_count",
+        "violations_display",
+        "acknowledged_by",
+    )
+    readonly_fields = ("violation_count", "violations_display")
+
+    @admin.display(description="violations")
+    def violation_count(self, run):
+        return len(run.violations or ())
+
+    @admin.display(description="details")
+    def violations_display(self, run):
+        return format_html("<pre>{}</pre>", json.dumps(run.violations, indent=2, default=str))

@@ -126,6 +126,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor", "action", "target_type", "target_id", "trace_id")
+    readonly_fields = ("created_at",)  # not editable, so the view page would leave it out
     list_filter = ("action", "target_type")
     search_fields = ("target_id", "trace_id", "actor__username")
     date_hierarchy = "created_at"

@@ -4,7 +4,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -97,7 +97,7 @@ def pending_transfers_tile(*, now: datetime) -> dict:
         "value": count,
         "hint": hint,
         "status": "warn" if overdue else "ok",
-        "url": "ledger/transfer/?status__exact=pending",
+        "url": "ledger/transfer/?hold=overdue" if overdue else "ledger/transfer/?hold=open",
     }
 
 
@@ -113,26 +113,34 @@ def adjustments_awaiting_tile() -> dict:
 
 
 def last_check_tile(*, now: datetime) -> dict:
-    run = (
-        LedgerCheckRun.objects.filter(kind=LedgerCheckRun.Kind.INVARIANTS)
-        .order_by("-started_at")
-        .first()
+    """Red while any failed run (invariants or chain) waits to be acknowledged: a later
+    passing run does not clear it. Otherwise, when each kind last ran. One query."""
+    unacknowledged = Q(ok=False, acknowledged_by__isnull=True)
+    kinds = LedgerCheckRun.Kind
+    runs = LedgerCheckRun.objects.aggregate(
+        failed=Count("id", filter=unacknowledged),
+        last_failed=Max("started_at", filter=unacknowledged),
+        **{kind.value: Max("started_at", filter=Q(kind=kind)) for kind in kinds},
     )
-    tile = {"title": "Last ledger check", "url": "ledger/ledgercheckrun/?kind__exact=invariants"}
-    if run is None:
+    tile = {"title": "Ledger checks", "url": "ledger/ledgercheckrun/"}
+    if runs["failed"]:
+        count = runs["failed"]
         return {
             **tile,
-            "value": "never run",
-            "hint": "python manage.py ledger_check",
+            "value": f"{count} failed run{'s' if count != 1 else ''}",
+            "hint": f"last {timesince(runs['last_failed'], now)} ago; acknowledge once looked into",
+            "status": "alert",
+            "url": "ledger/ledgercheckrun/?ok__exact=0&acknowledged_by__isnull=True",
+        }
+    never = [kind.label.lower() for kind in kinds if runs[kind.value] is None]
+    if never:
+        return {
+            **tile,
+            "value": "never run" if len(never) == len(kinds) else "OK",
+            "hint": f"{' and '.join(never)} never run (ledger_check, ledger_verify)",
             "status": "warn",
         }
-    ago = f"{timesince(run.started_at, now)} ago"
-    if run.ok:
-        return {**tile, "value": "OK", "hint": ago, "status": "ok"}
-    count = len(run.violations or ())
-    return {
-        **tile,
-        "value": f"{count} violation{'s' if count != 1 else ''}" if count else "failed",
-        "hint": ago,
-        "status": "alert",
-    }
+    hint = "; ".join(
+        f"{kind.label.lower()} {timesince(runs[kind.value], now)} ago" for kind in kinds
+    )
+    return {**tile, "value": "OK", "hint": hint, "status": "ok"}

@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from core.services import audit_record
 from ledger.chain import entry_hash, transfer_digest
 from ledger.models import Account, Entry, LedgerCheckRun, Transfer
 from ledger.posting import RESOLUTION_STATUS, TOTALS
@@ -260,3 +261,21 @@ def ledger_check_run(*, kind: str, progress: Progress | None = None) -> LedgerCh
     else:
         logger.info("ledger_check_passed", kind=kind)
     return run
+
+
+def ledger_check_acknowledge(*, run: LedgerCheckRun, acting_user) -> LedgerCheckRun:
+    """A staff member has looked into a failed run: it stops being an alert on the
+    dashboard (a later passing run does not clear it: a tamper alarm must be seen)."""
+    with transaction.atomic():
+        locked = LedgerCheckRun.objects.select_for_update().get(pk=run.pk)
+        if locked.ok or locked.acknowledged_by_id is not None:
+            return locked
+        locked.acknowledged_by = acting_user
+        locked.save(update_fields=["acknowledged_by"])
+        audit_record(
+            actor=acting_user,
+            action="ledger_check.acknowledge",
+            target=locked,
+            after={"kind": locked.kind, "violations": len(locked.violations or ())},
+        )
+    return locked

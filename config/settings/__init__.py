@@ -154,6 +154,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default=env.str("TIME_ZONE", default="UTC"))
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]  # one date-time style across the console, with its zone
 USE_I18N = True
 
 STATIC_URL = "static/"

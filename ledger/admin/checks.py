@@ -6,14 +6,16 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from ledger.admin.base import ReadOnlyLedgerAdmin
+from ledger.admin.base import ReadOnlyLedgerAdmin, run_each
+from ledger.integrity import ledger_check_acknowledge
 from ledger.models import LedgerCheckRun
 
 
 @admin.register(LedgerCheckRun)
 class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
     list_display = ("started_at", "kind", "ok", "violation_count", "finished_at", "acknowledged_by")
-    list_filter = ("kind", "ok")
+    list_filter = ("kind", "ok", ("acknowledged_by", admin.EmptyFieldListFilter))
+    actions = ["acknowledge"]
     list_select_related = ("acknowledged_by",)
     date_hierarchy = "started_at"
     fields = (
@@ -34,3 +36,18 @@ class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
     @admin.display(description="details")
     def violations_display(self, run):
         return format_html("<pre>{}</pre>", json.dumps(run.violations, indent=2, default=str))
+
+    def has_acknowledge_permission(self, request):
+        return request.user.has_perm("ledger.change_ledgercheckrun")
+
+    @admin.action(
+        description="Acknowledge (looked into: no longer an alert)", permissions=["acknowledge"]
+    )
+    def acknowledge(self, request, queryset):
+        run_each(
+            self,
+            request,
+            list(queryset.filter(ok=False)),
+            lambda run: ledger_check_acknowledge(run=run, acting_user=request.user),
+            done="Failed runs acknowledged",
+        )

@@ -173,3 +173,17 @@ def test_the_staff_groups_exist_with_their_roles():
     auditor = Group.objects.get(name="auditor")
     assert auditor.permissions.exists()
     assert not auditor.permissions.exclude(codename__startswith="view_").exists()
+
+
+def test_times_in_the_console_carry_seconds_and_their_zone(staff_client, staff_user, partner):
+    import re
+
+    from core.services import audit_record
+
+    event = audit_record(actor=staff_user, action="partner.note", target=partner)
+
+    listing = staff_client.get("/admin/core/auditevent/").content.decode()
+    page = staff_client.get(f"/admin/core/auditevent/{event.pk}/change/").content.decode()
+
+    for html in (listing, page):
+        assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", html)

@@ -57,8 +57,9 @@ def from_minor_units(minor: int, *, scale: int) -> str:
 
 
 def format_grouped(minor: int, *, scale: int) -> str:
-    """For people, not machines: 200000000 at scale 2 -> '2,000,000.00'."""
-    return f"{Decimal(from_minor_units(minor, scale=scale)):,}"
+    """For people, not machines: 200000000 at scale 2 -> '2,000,000.00' (never in
+    exponent notation, whatever the scale)."""
+    return f"{Decimal(from_minor_units(minor, scale=scale)):,f}"
 
 
 class DecimalStringField(serializers.Field):

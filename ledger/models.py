@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.models import Partner
+from core.money import format_grouped
 
 
 class Asset(models.Model):
@@ -135,12 +136,12 @@ class Transfer(models.Model):
     transfer that resolves it is written. Corrections are new transfers, never edits.
     """
 
-    class Kind(models.TextChoices):
-        SINGLE_PHASE = "single_phase"  # posted at once
-        PENDING = "pending"  # reserves; resolved later by one of the three below
-        POST_PENDING = "post_pending"
-        VOID_PENDING = "void_pending"
-        EXPIRE_PENDING = "expire_pending"
+    class Kind(models.TextChoices):  # labels: what staff call them
+        SINGLE_PHASE = "single_phase", "Transfer"  # posted at once
+        PENDING = "pending", "Hold"  # reserves; resolved later by one of the three below
+        POST_PENDING = "post_pending", "Hold posted"
+        VOID_PENDING = "void_pending", "Hold released (void)"
+        EXPIRE_PENDING = "expire_pending", "Hold expired"
 
     class Status(models.TextChoices):
         POSTED = "posted"
@@ -236,7 +237,8 @@ class Transfer(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.kind} {self.amount} {self.asset_id} {self.id}"
+        amount = format_grouped(self.amount, scale=self.asset.scale)
+        return f"{self.get_kind_display()} {amount} {self.asset_id} {self.id}"
 
 
 class Entry(models.Model):
@@ -326,7 +328,9 @@ class Adjustment(models.Model):
         ]
 
     def __str__(self):
-        return f"adjustment {self.amount} ({self.state})"
+        asset = self.debit_account.asset
+        amount = format_grouped(self.amount, scale=asset.scale)
+        return f"{self.code} {amount} {asset.code} ({self.state})"
 
 
 class LedgerCheckRun(models.Model):

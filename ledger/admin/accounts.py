@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.db.models import F
+from django.urls import reverse
 
 from ledger.admin.base import (
     HeldAssetFilter,
@@ -26,6 +27,22 @@ class OwnerFilter(admin.RelatedFieldListFilter):
         self.title = "owner"
         self.empty_value_display = "house"
 
+    def choices(self, changelist):
+        # Django marks "house" (isnull) selected for ?partner__isnull=False too, as the
+        # string "False" is truthy; that URL means every partner (the dashboard's tiles).
+        partners = str(self.lookup_val_isnull).lower() in ("false", "0")
+        for choice in super().choices(changelist):
+            if choice["display"] == self.empty_value_display:
+                choice["selected"] = choice["selected"] and not partners
+            yield choice
+        yield {
+            "selected": partners,
+            "query_string": changelist.get_query_string(
+                {self.lookup_kwarg_isnull: "False"}, [self.lookup_kwarg]
+            ),
+            "display": "every partner",
+        }
+
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyLedgerAdmin):
@@ -34,7 +51,6 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
         "owner",
         "asset",
         "code",
-        "kind",
         "status",
         "posted_balance_display",
         "pending_balance_display",
@@ -100,7 +116,8 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
     def posted_balance_display(self, account):
         return money(account.posted_balance, account.asset)
 
-    @admin.display(description="pending")
+    # Signed from the account's side: holds reserving its money (-) or coming to it (+).
+    @admin.display(description="held (- out / + in)")
     def pending_balance_display(self, account):
         return money(account.pending_balance, account.asset)
 
@@ -122,6 +139,7 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
             {
                 "entry": entry,
                 "transfer": entry.transfer,
+                "kind": entry.transfer.get_kind_display(),
                 "amount": money(entry.transfer.amount, account.asset),
                 "posted_balance": money(
                     entry_posted_balance(entry=entry, account=account), account.asset
@@ -134,8 +152,9 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
         ]
         return {
             "statement": lines,
-            "statement_count": entries.count(),
+            "statement_count": entries.count(),  # one entry per transfer touching it
             "statement_limit": STATEMENT_LINES,
+            "journal_url": f"{reverse('admin:ledger_transfer_changelist')}?account={account.pk}",
         }
 
     # Actions: allowed to staff who may change accounts (the rows change through services).

@@ -1,11 +1,11 @@
 """Manual adjustments under four-eyes control: one staff member proposes here, another
 approves (which posts the transfer through the ledger's service) or rejects."""
 
-import uuid
-
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from core.errors import ApplicationError
 from core.money import to_minor_units
@@ -15,17 +15,20 @@ from ledger.adjustments import (
     adjustment_reject,
     adjustment_validate,
 )
-from ledger.admin.base import ReadOnlyLedgerAdmin, confirmation_page, money, run_each, timestamp
+from ledger.admin.base import (
+    ReadOnlyLedgerAdmin,
+    admin_link,
+    confirmation_page,
+    money,
+    parse_uuid,
+    run_each,
+    timestamp,
+)
+from ledger.errors import FourEyesViolation
 from ledger.models import Adjustment
 from ledger.posting import TRANSFER_CODE_PATTERN
 
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+REASON_CHARS = 40  # in the list; the full reason is in the tooltip and on the page
 
 
 class AdjustmentProposeForm(forms.ModelForm):
@@ -51,7 +54,7 @@ class AdjustmentProposeForm(forms.ModelForm):
         if self.is_bound:  # the account pickers cannot redraw a value that is not an id
             data = self.data.copy()
             for name in ("debit_account", "credit_account"):
-                if data.get(name) and not _is_uuid(data[name]):
+                if data.get(name) and parse_uuid(data[name]) is None:
                     data[name] = ""
             self.data = data
 
@@ -93,15 +96,13 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
     list_display = (
         "proposed",
         "state",
-        "debit_account",
-        "credit_account",
         "amount_display",
-        "asset",
+        "debit",
+        "credit",
         "code",
-        "reason",
         "proposed_by",
         "decided_by",
-        "transfer",
+        "reason_short",
     )
     list_display_links = ("proposed",)
     list_filter = ("state", "code")
@@ -121,7 +122,6 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         "debit_account",
         "credit_account",
         "amount_display",
-        "asset",
         "code",
         "reason",
         "proposed_by",
@@ -150,11 +150,21 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, adjustment):
-        return money(adjustment.amount, adjustment.debit_account.asset)
+        asset = adjustment.debit_account.asset
+        return f"{money(adjustment.amount, asset)} {asset.code}"
 
-    @admin.display(description="asset")
-    def asset(self, adjustment):
-        return adjustment.debit_account.asset_id
+    @admin.display(description="debit account")
+    def debit(self, adjustment):
+        return admin_link(adjustment.debit_account)
+
+    @admin.display(description="credit account")
+    def credit(self, adjustment):
+        return admin_link(adjustment.credit_account)
+
+    @admin.display(description="reason")
+    def reason_short(self, adjustment):
+        short = Truncator(adjustment.reason).chars(REASON_CHARS)
+        return format_html('<span title="{}">{}</span>', adjustment.reason, short)
 
     def label(self, adjustment) -> str:
         amount = money(adjustment.amount, adjustment.debit_account.asset)
@@ -193,14 +203,36 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
 
     @admin.action(description="Approve (posts the transfer)", permissions=["decide"])
     def approve(self, request, queryset):
-        adjustments = list(queryset)
-        confirm = confirmation_page(
-            self,
+        return self._decide(
             request,
-            adjustments,
+            queryset,
             action="approve",
             question="Approve and post these adjustments? Each posts its transfer at once.",
             button="Yes, approve and post",
+            service=adjustment_approve,
+            done="Adjustments approved and posted",
+        )
+
+    @admin.action(description="Reject", permissions=["decide"])
+    def reject(self, request, queryset):
+        return self._decide(
+            request,
+            queryset,
+            action="reject",
+            question="Reject these adjustments? A rejected adjustment can never be posted.",
+            button="Yes, reject them",
+            service=adjustment_reject,
+            done="Adjustments rejected",
+        )
+
+    def _decide(self, request, queryset, *, action, question, button, service, done):
+        adjustments = list(queryset)
+        if adjustments and all(a.proposed_by_id == request.user.pk for a in adjustments):
+            # Nothing the user could confirm would succeed: say why at once.
+            self.message_user(request, FourEyesViolation().message, messages.ERROR)
+            return None
+        confirm = confirmation_page(
+            self, request, adjustments, action=action, question=question, button=button
         )
         if confirm is not None:
             return confirm
@@ -208,17 +240,7 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
             self,
             request,
             adjustments,
-            lambda a: adjustment_approve(adjustment=a, acting_user=request.user),
-            done="Adjustments approved and posted",
+            lambda a: service(adjustment=a, acting_user=request.user),
+            done=done,
         )
         return None
-
-    @admin.action(description="Reject", permissions=["decide"])
-    def reject(self, request, queryset):
-        run_each(
-            self,
-            request,
-            list(queryset),
-            lambda a: adjustment_reject(adjustment=a, acting_user=request.user),
-            done="Adjustments rejected",
-        )

@@ -1,21 +1,44 @@
-"""What the ledger's admin pages share: money display, read-only model admins, and
-actions that call a service per object and report domain errors as messages."""
+"""What the ledger's admin pages share: money display, links between ledger rows, read-only
+model admins, and actions that call a service per object and report domain errors as
+messages."""
+
+import uuid
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
 from core.errors import ApplicationError
-from core.money import from_minor_units
+from core.money import format_grouped
 from ledger.models import Account
 
 
 def money(minor: int, asset) -> str:
-    return from_minor_units(minor, scale=asset.scale)
+    """For staff eyes: '1,500.50' (never for forms or exports, which want '1500.50')."""
+    return format_grouped(minor, scale=asset.scale)
+
+
+def admin_link(obj, text=None) -> str:
+    """A link to the object's page in the console (its __str__ unless told otherwise)."""
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, str(obj) if text is None else text)
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    """A UUID from a query string or form value; None for anything else."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def timestamp(moment) -> str:

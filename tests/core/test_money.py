@@ -147,3 +147,5 @@ def test_amounts_for_people_are_grouped_by_thousands():
     assert format_grouped(200_000_000, scale=2) == "2,000,000.00"
     assert format_grouped(-123_456_7, scale=0) == "-1,234,567"
     assert format_grouped(5, scale=3) == "0.005"
+    assert format_grouped(1, scale=8) == "0.00000001"  # not 1E-8
+    assert format_grouped(0, scale=8) == "0.00000000"

@@ -11,7 +11,16 @@ from django.utils import timezone
 from core.models import AuditEvent
 from ledger.dashboard import ledger_tiles
 from ledger.models import Account, Adjustment, LedgerCheckRun, Transfer
-from ledger.services import TransferRequest, account_freeze, transfer_create
+from ledger.services import (
+    TransferRequest,
+    account_freeze,
+    house_accounts_ensure,
+    pending_transfer_post,
+    pending_transfer_void,
+    pending_transfers_expire,
+    transfer_create,
+    transfer_reverse,
+)
 
 ACCOUNTS = "/admin/ledger/account/"
 TRANSFERS = "/admin/ledger/transfer/"
@@ -40,9 +49,45 @@ def _result_rows(response) -> str:
     return html[start : html.index("</table>", start)]
 
 
+def _row(response, obj) -> str:
+    """The changelist row of one object (found by its action checkbox)."""
+    rows = _result_rows(response).split("<tr")
+    return next(row for row in rows if f'value="{obj.pk}"' in row)
+
+
+def _change_url(obj) -> str:
+    return f"/admin/ledger/{obj._meta.model_name}/{obj.pk}/change/"
+
+
+def _confirm(client, asked):
+    """Press the confirmation page's "Yes" button."""
+    return client.post(asked.wsgi_request.path, dict_of_lists(_hidden_inputs(asked)))
+
+
 def _refresh(*objects):
     for obj in objects:
         obj.refresh_from_db()
+
+
+def _hold(account, amount, *, timeout_seconds=None):
+    """A hold on `account`'s money, towards the house settlement bank (a withdrawal)."""
+    bank = house_accounts_ensure(asset=account.asset_id)["settlement_bank"]
+    return transfer_create(
+        request=TransferRequest(
+            debit_account_id=account.pk,
+            credit_account_id=bank.pk,
+            amount=amount,
+            asset=account.asset_id,
+            code="withdrawal",
+            pending=True,
+            timeout_seconds=timeout_seconds,
+        )
+    )
+
+
+def _overdue(hold):
+    """As if the expirer had not run since the hold's expiry (it is a minute past)."""
+    Transfer.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
 
 
 # --- Accounts ------------------------------------------------------------------------------
@@ -55,7 +100,7 @@ def test_account_list_shows_owner_and_balances_in_the_asset_scale(ops, alpha_usd
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "1500.50" in html  # alpha's posted and available balance
+    assert "1,500.50" in html  # alpha's posted and available balance, grouped
     assert "alpha" in html
     assert "house" in html  # the settlement bank account, the other side of the deposit
 
@@ -190,6 +235,46 @@ def test_accounts_cannot_be_added_edited_or_deleted_from_the_console(ops, alpha_
     assert (alpha_usd.status, alpha_usd.code) == (Account.Status.OPEN, "main")
 
 
+def test_account_list_groups_amounts_and_explains_the_sign_of_holds(ops, alpha_usd, fund):
+    fund(alpha_usd, 123_456_789)
+    _hold(alpha_usd, 300_000)
+
+    response = ops.get(ACCOUNTS)
+
+    table = _result_rows(response)
+    row = _row(response, alpha_usd)
+    assert "Held (- out / + in)" in table
+    assert "column-kind" not in table  # the kind is a filter, not a column
+    assert "1,234,567.89" in row  # posted
+    assert "-3,000.00" in row  # held for an outgoing transfer
+    assert "1,231,567.89" in row  # available = posted - outgoing holds
+
+
+def test_account_page_links_to_all_its_transfers_in_the_journal(ops, alpha_usd, beta_usd, fund):
+    fund(alpha_usd, 10_000)
+    out = transfer_create(
+        request=TransferRequest(
+            debit_account_id=alpha_usd.pk,
+            credit_account_id=beta_usd.pk,
+            amount=1_000,
+            asset="USD",
+        )
+    )
+
+    page = ops.get(_change_url(alpha_usd)).content.decode()
+
+    journal = f"{TRANSFERS}?account={alpha_usd.pk}"
+    assert f'<a href="{journal}">All 2 transfers of this account in the journal →</a>' in page
+    listed = ops.get(journal)
+    beta_only = fund(beta_usd, 700)
+    rows = _result_rows(ops.get(journal))
+    assert str(out.pk) in rows and "100.00 USD" in rows  # debit side and credit side
+    assert str(beta_only.pk) not in rows
+    assert str(alpha_usd) in listed.content.decode()  # the sidebar names the account
+    counted = ops.get(journal, {"_facets": "True", "hold": "open"})
+    assert counted.status_code == 200
+
+
 # --- Transfer journal ----------------------------------------------------------------------
 
 
@@ -200,7 +285,7 @@ def test_transfer_journal_lists_transfers_with_formatted_amounts(ops, alpha_usd,
     detail = ops.get(f"{TRANSFERS}{transfer.pk}/change/")
 
     assert listing.status_code == detail.status_code == 200
-    assert "1234.56" in listing.content.decode()
+    assert "1,234.56 USD" in listing.content.decode()
     assert "deposit" in listing.content.decode()
     assert str(transfer.pk) in detail.content.decode()
 
@@ -257,6 +342,98 @@ def test_a_reversal_is_proposed_in_the_journal_and_posts_on_a_second_approval(
     assert Adjustment.objects.count() == 1
     page = client.get(f"{ADJUSTMENTS}{proposal.pk}/change/").content.decode()
     assert str(transfer.pk) in page and "wire bounced" in page
+
+
+def test_journal_names_kinds_in_staff_words_and_what_became_of_each_hold(
+    ops, alpha_usd, fund, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fund(alpha_usd, 100_000)
+    posted = _hold(alpha_usd, 3_000)
+    post = pending_transfer_post(pending_id=posted.pk, amount=1_200)
+    with CaptureQueriesContext(connection) as one_resolved:
+        ops.get(TRANSFERS)
+    voided = _hold(alpha_usd, 500)
+    void = pending_transfer_void(pending_id=voided.pk)
+    expired = _hold(alpha_usd, 400, timeout_seconds=60)
+    _overdue(expired)
+    pending_transfers_expire()
+    still_open = _hold(alpha_usd, 250)
+
+    with django_assert_max_num_queries(len(one_resolved)):  # no query per hold
+        response = ops.get(TRANSFERS)
+
+    assert "Hold" in _row(response, posted) and "posted 12.00 of 30.00" in _row(response, posted)
+    assert "Hold posted" in _row(response, post)
+    assert "voided" in _row(response, voided)
+    assert "Hold released (void)" in _row(response, void)
+    assert "expired" in _row(response, expired)
+    assert "Hold expired" in _row(response, Transfer.objects.get(pending=expired))
+    assert "pending" in _row(response, still_open)
+    assert "single_phase" not in _result_rows(response)
+    assert ">Transfer<" in _result_rows(response)  # the deposit
+
+
+def test_journal_rows_link_their_accounts_and_show_amount_with_asset(ops, alpha_usd, fund):
+    transfer = fund(alpha_usd, 120_000)
+
+    response = ops.get(TRANSFERS)
+
+    row = _row(response, transfer)
+    assert f'href="{_change_url(alpha_usd)}"' in row
+    assert f'href="{_change_url(transfer.debit_account)}"' in row
+    assert "1,200.00 USD" in row
+    assert "column-asset" not in _result_rows(response)  # merged into the amount
+
+
+def test_a_transfer_page_links_its_hold_resolution_reversal_and_accounts(
+    ops, alpha_usd, fund, staff_user
+):
+    fund(alpha_usd, 10_000)
+    hold = _hold(alpha_usd, 3_000)
+    post = pending_transfer_post(pending_id=hold.pk)
+    deposit = fund(alpha_usd, 500)
+    reversal = transfer_reverse(transfer=deposit, acting_user=staff_user)
+
+    hold_page = ops.get(_change_url(hold)).content.decode()
+    post_page = ops.get(_change_url(post)).content.decode()
+    deposit_page = ops.get(_change_url(deposit)).content.decode()
+    reversal_page = ops.get(_change_url(reversal)).content.decode()
+
+    assert "Resolved by" in hold_page and f'href="{_change_url(post)}"' in hold_page
+    assert "posted 30.00 of 30.00" in hold_page
+    assert f'href="{_change_url(hold)}"' in post_page  # its hold
+    assert f'href="{_change_url(alpha_usd)}"' in post_page  # and its accounts
+    assert "Reversed by" in deposit_page and f'href="{_change_url(reversal)}"' in deposit_page
+    assert f'href="{_change_url(deposit)}"' in reversal_page
+
+
+def test_journal_filters_open_and_overdue_holds(ops, alpha_usd, fund):
+    fund(alpha_usd, 10_000)
+    overdue = _hold(alpha_usd, 100, timeout_seconds=60)
+    _overdue(overdue)
+    running = _hold(alpha_usd, 200, timeout_seconds=3600)
+    posted = _hold(alpha_usd, 300, timeout_seconds=60)
+    pending_transfer_post(pending_id=posted.pk)
+
+    open_rows = _result_rows(ops.get(TRANSFERS, {"hold": "open"}))
+    overdue_rows = _result_rows(ops.get(TRANSFERS, {"hold": "overdue"}))
+
+    assert str(overdue.pk) in open_rows and str(running.pk) in open_rows
+    assert str(posted.pk) not in open_rows
+    assert str(overdue.pk) in overdue_rows and "pending, overdue" in overdue_rows
+    assert str(running.pk) not in overdue_rows and str(posted.pk) not in overdue_rows
+
+
+def test_an_account_filter_that_is_not_an_id_is_ignored(ops, alpha_usd, fund):
+    transfer = fund(alpha_usd, 100)
+
+    response = ops.get(TRANSFERS, {"account": "not-a-uuid"})
+
+    assert response.status_code == 200
+    assert str(transfer.pk) in _result_rows(response)
 
 
 # --- Adjustments (four-eyes) ---------------------------------------------------------------
@@ -359,7 +536,11 @@ def test_rejecting_an_adjustment_posts_nothing(
     adjustment = Adjustment.objects.get()
     client.force_login(second_staff_user)
 
-    response = _action(client, ADJUSTMENTS, "reject", [adjustment])
+    asked = _action(client, ADJUSTMENTS, "reject", [adjustment])
+    adjustment.refresh_from_db()
+    assert asked.status_code == 200 and "Yes, reject them" in asked.content.decode()
+    assert adjustment.state == Adjustment.State.PROPOSED
+    response = _confirm(client, asked)
 
     assert response.status_code == 302
     adjustment.refresh_from_db()
@@ -398,6 +579,39 @@ def test_a_proposed_adjustment_cannot_be_edited_or_deleted(ops, bank_usd, alpha_
     assert edit.status_code == delete.status_code == 403
     adjustment.refresh_from_db()
     assert (adjustment.amount, adjustment.state) == (25_050, Adjustment.State.PROPOSED)
+
+
+def test_adjustment_list_is_compact(client, staff_user, bank_usd, alpha_usd):
+    client.force_login(staff_user)
+    _propose(client, bank_usd, alpha_usd, amount="1250.50", reason="x" * 30 + " and more " * 5)
+
+    response = client.get(ADJUSTMENTS)
+
+    table = _result_rows(response)
+    assert "1,250.50 USD" in table
+    assert f'href="{_change_url(alpha_usd)}"' in table
+    assert "column-transfer" not in table and "column-asset" not in table
+    assert "x" * 30 + " and more…" in table  # the reason cut at 40 characters
+
+
+def test_the_proposer_is_told_at_once_they_cannot_decide_their_own_adjustments(
+    client, staff_user, second_staff_user, bank_usd, alpha_usd
+):
+    client.force_login(staff_user)
+    _propose(client, bank_usd, alpha_usd)
+    own = Adjustment.objects.get()
+
+    for action in ("approve", "reject"):
+        response = _action(client, ADJUSTMENTS, action, [own])
+        assert response.status_code == 302  # no confirmation page to click through
+        assert any("someone other than its proposer" in m for m in _messages(response))
+
+    client.force_login(second_staff_user)
+    _propose(client, bank_usd, alpha_usd)
+    theirs = Adjustment.objects.exclude(pk=own.pk).get()
+    client.force_login(staff_user)
+    mixed = _action(client, ADJUSTMENTS, "reject", [own, theirs])
+    assert mixed.status_code == 200 and "Yes, reject them" in mixed.content.decode()
 
 
 # --- Checker runs and the dashboard --------------------------------------------------------
@@ -467,8 +681,8 @@ def test_dashboard_tiles_count_the_day_in_a_few_queries(
     assert tiles["Pending transfers"]["value"] == 1
     assert tiles["Pending transfers"]["hint"] == "USD 5.00"
     assert tiles["Adjustments awaiting approval"]["value"] == 1
-    assert tiles["Last ledger check"]["value"] == "2 violations"
-    assert tiles["Last ledger check"]["status"] == "alert"
+    assert tiles["Ledger checks"]["value"] == "1 failed run"
+    assert tiles["Ledger checks"]["status"] == "alert"
 
 
 def test_dashboard_page_shows_the_ledger_tiles(ops, busy_day):
@@ -480,13 +694,13 @@ def test_dashboard_page_shows_the_ledger_tiles(ops, busy_day):
     assert "Partner balances USD" in html and "200.00" in html
     assert "Transfers today" in html
     assert "Adjustments awaiting approval" in html
-    assert "2 violations" in html and "status-alert" in html
+    assert "1 failed run" in html and "status-alert" in html
 
 
 def test_dashboard_says_when_the_ledger_check_never_ran(db, rf):
     tiles = {tile["title"]: tile for tile in ledger_tiles(rf.get("/admin/"))}
 
-    assert tiles["Last ledger check"]["value"] == "never run"
+    assert tiles["Ledger checks"]["value"] == "never run"
     assert tiles["Partner balances"]["value"] == "none"
     assert tiles["Transfers today"]["value"] == 0
 
@@ -523,3 +737,14 @@ def test_a_proposal_code_follows_the_transfer_code_rules(ops, bank_usd, alpha_us
     assert response.status_code == 200
     assert "code" in response.context["adminform"].form.errors
     assert not Adjustment.objects.exists()
+
+
+def test_the_dashboards_partner_filter_selects_every_partner_not_the_house(ops, alpha_usd, fund):
+    fund(alpha_usd, 100)
+
+    response = ops.get(ACCOUNTS, {"partner__isnull": "False", "asset__code__exact": "USD"})
+
+    html = response.content.decode()
+    assert "settlement_bank" not in _result_rows(response) and "alpha" in _result_rows(response)
+    selected = re.findall(r'<li class="selected">\s*<a[^>]*>([^<]+)</a>', html)
+    assert "every partner" in selected and "house" not in selected

@@ -28,6 +28,8 @@ def test_the_dashboard_renders_for_staff_as_the_operations_console(staff_client)
     assert "Clearhouse operations console" in html
     assert 'id="dashboard"' in html
     assert "Active partners" in html
+    apps = [app["app_label"] for app in response.context["app_list"]]
+    assert apps.index("ledger") < apps.index("core") < apps.index("auth")
 
 
 def test_a_partner_user_cannot_log_into_the_admin(partner_user):

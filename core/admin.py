@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
 from core.admin_site import register_dashboard_tile
 from core.models import AuditEvent, IdempotentRequest, Partner, User
@@ -125,11 +127,22 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "target_type", "target_id", "trace_id")
-    readonly_fields = ("created_at",)  # not editable, so the view page would leave it out
+    list_display = ("created_at", "actor", "action", "target_type", "target", "trace_id")
+    readonly_fields = ("created_at", "target")  # not editable: the view page would omit them
     list_filter = ("action", "target_type")
     search_fields = ("target_id", "trace_id", "actor__username")
     date_hierarchy = "created_at"
+
+    @admin.display(description="target", ordering="target_id")
+    def target(self, event):
+        """The target's console page, where it has one (a deleted row keeps its bare id)."""
+        try:
+            url = reverse(
+                f"admin:{event.target_type.replace('.', '_')}_change", args=[event.target_id]
+            )
+        except NoReverseMatch:
+            return event.target_id
+        return format_html('<a href="{}">{}</a>', url, event.target_id)
 
 
 @admin.register(IdempotentRequest)

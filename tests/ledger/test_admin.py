@@ -748,3 +748,14 @@ def test_the_dashboards_partner_filter_selects_every_partner_not_the_house(ops, 
     assert "settlement_bank" not in _result_rows(response) and "alpha" in _result_rows(response)
     selected = re.findall(r'<li class="selected">\s*<a[^>]*>([^<]+)</a>', html)
     assert "every partner" in selected and "house" not in selected
+
+
+def test_an_accounts_audit_trail_is_one_click_away(ops, staff_user, alpha_usd):
+    account_freeze(account=alpha_usd, acting_user=staff_user, reason="court order 17")
+
+    page = ops.get(f"{ACCOUNTS}{alpha_usd.pk}/change/").content.decode()
+    trail_url = re.search(r'href="(/admin/core/auditevent/\?[^"]+)"', page).group(1)
+    trail = ops.get(trail_url.replace("&amp;", "&")).content.decode()
+
+    assert "account.frozen" in trail and "account.open" in trail
+    assert f'href="/admin/ledger/account/{alpha_usd.pk}/change/"' in trail

@@ -3,7 +3,7 @@ staff member acknowledges it."""
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from ledger.admin.base import ReadOnlyLedgerAdmin, run_each
@@ -44,6 +44,9 @@ class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
         description="Acknowledge (looked into: no longer an alert)", permissions=["acknowledge"]
     )
     def acknowledge(self, request, queryset):
+        if not queryset.filter(ok=False).exists():
+            self.message_user(request, "Only failed runs need acknowledging.", messages.WARNING)
+            return
         run_each(
             self,
             request,

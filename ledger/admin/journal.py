@@ -31,17 +31,22 @@ class AccountFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         # Only the selected account: the sidebar says what is filtered, and there is no
-        # list of every account to pick from.
+        # list of every account to pick from. Django applies a filter only while it has a
+        # choice to show, so a mistyped id gets one too (and matches nothing).
+        if not self.value():
+            return []
         account_id = self._account_id()
         account = (
             account_id and Account.objects.select_related("partner").filter(pk=account_id).first()
         )
-        return [(str(account.pk), str(account))] if account else []
+        return [(self.value(), str(account) if account else "no such account")]
 
     def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
         account_id = self._account_id()
-        if account_id is None:
-            return queryset  # no or garbage value: the whole journal, never a 500
+        if account_id is None:  # not an id: nothing, rather than the whole journal
+            return queryset.none()
         return queryset.filter(Q(debit_account_id=account_id) | Q(credit_account_id=account_id))
 
 

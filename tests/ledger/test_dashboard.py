@@ -75,3 +75,15 @@ def test_staff_acknowledge_failed_runs_from_the_console(client, staff_user):
     passed.refresh_from_db()
     assert (failed.acknowledged_by, passed.acknowledged_by) == (staff_user, None)
     assert last_check_tile(now=timezone.now())["status"] == "warn"  # chain never ran
+
+
+def test_acknowledging_only_passing_runs_says_so(client, staff_user):
+    passed = _run("invariants", ok=True, minutes_ago=1)
+    client.force_login(staff_user)
+
+    response = client.post(RUNS, {"action": "acknowledge", "_selected_action": [str(passed.pk)]})
+
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Only failed runs need acknowledging."]
+    passed.refresh_from_db()
+    assert passed.acknowledged_by is None

@@ -58,7 +58,7 @@ def adjustment_reversal_propose(*, transfer: Transfer, reason: str, acting_user)
     posts the reversal) or rejects it. At most one such proposal per transfer is open."""
     transfer_reversible_check(transfer)
     if not (reason or "").strip():
-        raise ValidationFailed(details={"reason": ["Say why."]})
+        raise ValidationFailed("Give a reason for the reversal.", details={"reason": ["Say why."]})
     try:
         with transaction.atomic():
             return _proposal_record(

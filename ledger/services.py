@@ -26,6 +26,7 @@ __all__ = [
     "pending_transfer_post",
     "pending_transfer_void",
     "pending_transfers_expire",
+    "transfer_apply",
     "transfer_batch_create",
     "transfer_create",
     "transfer_reverse",
@@ -174,10 +175,16 @@ def transfer_create(*, request: TransferRequest, partner=None, acting_user=None)
     """Apply one transfer, exactly once per id. Retrying with the same id and fields returns
     the original; the same id with other fields is a conflict. `partner`, when given, may
     debit only its own accounts."""
+    return transfer_apply(request=request, partner=partner, acting_user=acting_user).transfer
+
+
+def transfer_apply(*, request: TransferRequest, partner=None, acting_user=None) -> BatchItemResult:
+    """transfer_create, also telling whether the id was a replay (the API answers 200
+    rather than 201 then)."""
     (result,) = _transfers_apply(
         [request], atomic=True, partner=partner, acting_user=acting_user, batch=False
     )
-    return result.transfer
+    return result
 
 
 def transfer_batch_create(
@@ -417,7 +424,6 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
     _posted_money_check(transfer)
     if earlier := _reversal_replay(transfer, transfer_id):
         return earlier
-    transfer_reversible_check(transfer)
     try:
         with transaction.atomic():
             accounts = accounts_lock([transfer.debit_account_id, transfer.credit_account_id])

@@ -25,7 +25,7 @@ from ledger.api.serializers import (
     minor_units,
 )
 from ledger.selectors import transfer_get, transfer_list
-from ledger.services import pending_transfer_post, pending_transfer_void, transfer_batch_create
+from ledger.services import pending_transfer_post, pending_transfer_void, transfer_apply
 
 
 class TransferListApi(PartnerApi):
@@ -89,16 +89,9 @@ class TransferCreateApi(PartnerApi):
         payload = TransferCreateApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         transfer_request = TransferInputSerializer.transfer_request(payload.validated_data)
-        # An independent batch of one is the single transfer, and tells whether its id was a
-        # replay (transfer_create returns only the transfer).
-        (result,) = transfer_batch_create(
-            requests=[transfer_request],
-            atomic=False,
-            partner=self.partner,
-            acting_user=request.user,
+        result = transfer_apply(
+            request=transfer_request, partner=self.partner, acting_user=request.user
         )
-        if result.error is not None:
-            raise result.error
         answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
         return Response(TransferSerializer(result.transfer).data, status=answer)
 

@@ -20,7 +20,6 @@ logger = structlog.get_logger(__name__)
 _DRF_CODES = {
     drf.ValidationError: "validation_error",
     drf.ParseError: "validation_error",
-    drf.UnsupportedMediaType: "validation_error",
     drf.NotAuthenticated: "not_authenticated",
     drf.AuthenticationFailed: "not_authenticated",
     drf.PermissionDenied: "permission_denied",

@@ -164,25 +164,11 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
 
     @admin.action(description="Freeze (no money in or out)", permissions=["manage"])
     def freeze(self, request, queryset):
-        reason = request.POST.get("reason", "")
-        run_each(
-            self,
-            request,
-            queryset,
-            lambda a: account_freeze(account=a, acting_user=request.user, reason=reason),
-            done="Accounts frozen",
-        )
+        self._status_change(request, queryset, account_freeze, done="Accounts frozen")
 
     @admin.action(description="Unfreeze", permissions=["manage"])
     def unfreeze(self, request, queryset):
-        reason = request.POST.get("reason", "")
-        run_each(
-            self,
-            request,
-            queryset,
-            lambda a: account_unfreeze(account=a, acting_user=request.user, reason=reason),
-            done="Accounts unfrozen",
-        )
+        self._status_change(request, queryset, account_unfreeze, done="Accounts unfrozen")
 
     @admin.action(description="Close (final; only empty accounts)", permissions=["manage"])
     def close(self, request, queryset):
@@ -197,12 +183,15 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
         )
         if confirm is not None:
             return confirm
+        self._status_change(request, accounts, account_close, done="Accounts closed")
+        return None
+
+    def _status_change(self, request, accounts, service, *, done: str) -> None:
         reason = request.POST.get("reason", "")
         run_each(
             self,
             request,
             accounts,
-            lambda a: account_close(account=a, acting_user=request.user, reason=reason),
-            done="Accounts closed",
+            lambda a: service(account=a, acting_user=request.user, reason=reason),
+            done=done,
         )
-        return None

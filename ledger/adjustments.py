@@ -129,9 +129,14 @@ def _lock_proposed(adjustment: Adjustment, acting_user) -> Adjustment:
         raise errors.AccountStatusConflict(
             f"The adjustment is already {locked.state}.", details={"reason": "already_decided"}
         )
-    if locked.proposed_by_id == acting_user.pk:
-        raise errors.FourEyesViolation()
+    adjustment_four_eyes_check(adjustment=locked, acting_user=acting_user)
     return locked
+
+
+def adjustment_four_eyes_check(*, adjustment: Adjustment, acting_user) -> None:
+    """Nobody decides (approves or rejects) their own proposal."""
+    if adjustment.proposed_by_id == acting_user.pk:
+        raise errors.FourEyesViolation()
 
 
 def _decide(adjustment: Adjustment, state: str, acting_user) -> None:

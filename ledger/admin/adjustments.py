@@ -11,6 +11,7 @@ from core.errors import ApplicationError
 from core.money import to_minor_units
 from ledger.adjustments import (
     adjustment_approve,
+    adjustment_four_eyes_check,
     adjustment_propose,
     adjustment_reject,
     adjustment_validate,
@@ -227,9 +228,15 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
 
     def _decide(self, request, queryset, *, action, question, button, service, done):
         adjustments = list(queryset)
-        if adjustments and all(a.proposed_by_id == request.user.pk for a in adjustments):
+        refusals = []
+        for adjustment in adjustments:
+            try:
+                adjustment_four_eyes_check(adjustment=adjustment, acting_user=request.user)
+            except FourEyesViolation as exc:
+                refusals.append(exc)
+        if adjustments and len(refusals) == len(adjustments):
             # Nothing the user could confirm would succeed: say why at once.
-            self.message_user(request, FourEyesViolation().message, messages.ERROR)
+            self.message_user(request, refusals[0].message, messages.ERROR)
             return None
         confirm = confirmation_page(
             self, request, adjustments, action=action, question=question, button=button

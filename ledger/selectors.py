@@ -69,6 +69,16 @@ def account_entries(*, account: Account) -> QuerySet[Entry]:
     return Entry.objects.filter(account=account).select_related("transfer").order_by("-id")
 
 
+def entry_balance(*, entry: Entry | None, account: Account) -> Balance:
+    """The account's balances right after this entry's transfer (zero for None)."""
+    totals = _totals_as_of(account, entry)
+    return Balance(
+        posted=totals.posted_balance,
+        pending=totals.pending_balance,
+        available=totals.available_balance,
+    )
+
+
 def entry_posted_balance(*, entry: Entry, account: Account) -> int:
     """The account's posted balance right after this entry's transfer."""
     return _totals_as_of(account, entry).posted_balance

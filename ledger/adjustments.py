@@ -78,7 +78,7 @@ def _proposal_record(*, acting_user, **fields) -> Adjustment:
     adjustment = Adjustment.objects.create(proposed_by=acting_user, **fields)
     audit_record(
         actor=acting_user,
-        action="adjustment.propose",
+        action="adjustment.proposed",
         target=adjustment,
         after=snapshot(adjustment),
     )

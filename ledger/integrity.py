@@ -257,7 +257,7 @@ def ledger_check_acknowledge(*, run: LedgerCheckRun, acting_user) -> LedgerCheck
         locked.save(update_fields=["acknowledged_by"])
         audit_record(
             actor=acting_user,
-            action="ledger_check.acknowledge",
+            action="ledger_check.acknowledged",
             target=locked,
             after={"kind": locked.kind, "violations": len(locked.violations or ())},
         )

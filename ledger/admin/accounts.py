@@ -5,6 +5,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from ledger.admin.base import (
+    AccountLabelSearchMixin,
     HeldAssetFilter,
     ReadOnlyLedgerAdmin,
     ReasonActionForm,
@@ -45,7 +46,7 @@ class OwnerFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyLedgerAdmin):
+class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "short_id",
         "owner",
@@ -64,7 +65,7 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
     )
     ordering = (F("partner__slug").asc(nulls_last=True), "asset", "code")
     list_select_related = ("partner", "asset")
-    search_fields = ("id", "partner__slug", "code", "asset__code")
+    search_fields = ("id", "partner__slug", "partner__name", "code", "asset__code")
     actions = ["freeze", "unfreeze", "close"]
     action_form = ReasonActionForm
     fieldsets = (

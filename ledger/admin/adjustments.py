@@ -17,6 +17,7 @@ from ledger.adjustments import (
     adjustment_validate,
 )
 from ledger.admin.base import (
+    AccountLabelSearchMixin,
     ReadOnlyLedgerAdmin,
     admin_link,
     confirmation_page,
@@ -90,7 +91,7 @@ class AdjustmentProposeForm(forms.ModelForm):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyLedgerAdmin):
+class AdjustmentAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     """Staff propose here; a different staff member approves (posting) or rejects."""
 
     form = AdjustmentProposeForm
@@ -114,7 +115,15 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         "proposed_by",
         "decided_by",
     )
-    search_fields = ("id", "reason")
+    search_fields = (
+        "id",
+        "reason",
+        "debit_account__partner__slug",
+        "debit_account__partner__name",
+        "credit_account__partner__slug",
+        "credit_account__partner__name",
+    )
+    account_label_prefixes = ("debit_account__", "credit_account__")
     autocomplete_fields = ("debit_account", "credit_account")
     actions = ["approve", "reject"]
     view_fields = (

@@ -98,7 +98,9 @@ def _run(operations, steps, accounts):
                     )
                     if name == "hold_in":
                         move(bank, counterpart, args[0])
-                    holds.append(move(debit, credit, args[0], pending=True, timeout_seconds=args[1]))
+                    holds.append(
+                        move(debit, credit, args[0], pending=True, timeout_seconds=args[1])
+                    )
                 elif name == "post" and holds:
                     hold = holds[args[0] % len(holds)]
                     amount = max(1, hold.amount * args[1] // 100)

@@ -11,7 +11,7 @@ from django.http import HttpResponseRedirect
 from django.urls import path
 from django.utils import timezone
 
-from core.admin_site import register_dashboard_tile
+from core.admin_site import partner_sections, register_dashboard_tile
 from core.api.csv import csv_streaming_response, text_cell
 from core.audit_display import audit_changes_table, audit_changes_text, audit_targets_label
 from core.models import AuditEvent, IdempotentRequest, Partner, User
@@ -139,6 +139,14 @@ class PartnerAdmin(AuditedModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(user_count=Count("users"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The apps' parts of the page (accounts, holds, transfers, audit trail).
+        partner = self.get_object(request, object_id)
+        if partner is not None:
+            sections = partner_sections(request, partner)
+            extra_context = {**(extra_context or {}), "partner_sections": sections}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="API users", ordering="user_count")
     def user_count(self, obj):

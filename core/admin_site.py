@@ -20,6 +20,19 @@ PLUMBING_MODELS = {("core", "User"), ("core", "IdempotentRequest")}
 PLUMBING_TITLE = "Plumbing: users, groups, lockouts, idempotency keys, periodic tasks"
 
 
+_partner_sections: list[Callable] = []
+
+
+def register_partner_section(func):
+    """Apps add to a partner's console page: func(request, partner) -> HTML (or "")."""
+    _partner_sections.append(func)
+    return func
+
+
+def partner_sections(request, partner) -> list:
+    return [html for html in (section(request, partner) for section in _partner_sections) if html]
+
+
 def register_dashboard_tile(section: str):
     def decorator(func):
         _dashboard_tiles.append((section, func))

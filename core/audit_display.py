@@ -67,8 +67,8 @@ def audit_changes_text(event) -> str:
     changes = audit_changes(event)
     if not changes:
         return "deleted" if event.before and not event.after else ""
-    if event.before is None:
-        parts = [f"{name}: {_shown(new)}" for name, _, new in changes]
+    if event.before is None:  # a creation: what it was set to, empty fields left out
+        parts = [f"{name}: {_shown(new)}" for name, _, new in changes if new not in (None, "")]
     else:
         parts = [f"{name}: {_shown(old)} → {_shown(new)}" for name, old, new in changes]
     text = "; ".join(parts)

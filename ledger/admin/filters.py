@@ -36,7 +36,7 @@ class CreatedRangeFilter(admin.ListFilter):
     """From one business date to another, both days included (the firm's time zone):
     ?created_from=2026-11-01&created_to=2026-11-30; either may be left out."""
 
-    title = "created between (business dates)"
+    title = "date created (business days, both included)"
     template = "admin/ledger/date_range_filter.html"
     parameters = ("created_from", "created_to")
 

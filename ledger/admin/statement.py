@@ -41,11 +41,12 @@ def statement_context(request, account, *, lines: int) -> dict:
     for entry in entries[:lines]:
         line = statement_line(entry, account=account)
         outcome = ""
-        if line.hold_posted is not None:
-            outcome = (
-                f"posted {money(line.hold_posted, asset)}, "
-                f"released {money(line.hold_released, asset)}"
-            )
+        if line.hold_posted:
+            outcome = f"posted {money(line.hold_posted, asset)}"
+            if line.hold_released:
+                outcome += f", released {money(line.hold_released, asset)}"
+        elif line.hold_released:
+            outcome = f"released {money(line.hold_released, asset)}"
         rows.append(
             {
                 "entry": entry,

@@ -81,15 +81,17 @@ def statement_line(entry: Entry, *, account: Account) -> StatementLine:
     moved = totals_moved(kind=transfer.kind, amount=transfer.amount, hold_amount=hold_amount)
     into_account = entry.side == Entry.Side.CREDIT
     sign = 1 if into_account == account.credit_normal else -1
-    after = entry_balance(entry=entry, account=account)
+    held_after = entry.credits_pending - entry.debits_pending
+    posted_after = entry.credits_posted - entry.debits_posted
+    normal = 1 if account.credit_normal else -1  # as Account.posted/pending_balance
     hold_posted, hold_released = _hold_outcome(entry, transfer, hold_amount)
     return StatementLine(
         entry=entry,
         transfer=transfer,
         posted_delta=sign * moved["posted"],
         held_delta=sign * moved["pending"],
-        posted_balance=after.posted,
-        held_balance=after.pending,
+        posted_balance=normal * posted_after,
+        held_balance=normal * held_after,
         hold_posted=hold_posted,
         hold_released=hold_released,
     )

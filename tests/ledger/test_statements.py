@@ -240,6 +240,7 @@ def test_the_csv_download_streams_the_whole_period_framed_by_its_balances(
     rows = _csv(response)
 
     assert "attachment" in response["Content-Disposition"]
+    assert "Accept" in response["Vary"]
     assert rows[0]["kind"] == "closing_balance" and rows[-1]["kind"] == "opening_balance"
     lines = rows[1:-1]
     assert len(lines) == 61
@@ -298,3 +299,11 @@ def test_timestamps_before_the_period_are_left_out(partner_api, alpha_usd, fund,
     body = _statement(partner_api, alpha_usd, **{"from": "2026-11-02T09:00:00.000001Z"})
     assert [line["posted_delta"] for line in body["results"]] == ["20.00"]
     assert body["period"]["opening"]["posted"] == "10.00"
+
+
+def test_a_line_has_exactly_the_fields_the_schema_declares(partner_api, alpha_usd, fund):
+    from ledger.api.serializers import EntrySerializer
+
+    fund(alpha_usd, 100)
+    (line,) = _statement(partner_api, alpha_usd)["results"]
+    assert list(line) == list(EntrySerializer().fields)

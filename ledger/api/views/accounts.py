@@ -1,5 +1,6 @@
 """Accounts: list, open, detail (balances now or as of an instant), statement."""
 
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -187,10 +188,12 @@ class AccountEntriesApi(PartnerApi):
         account = account_get(partner=self.partner, account_id=account_id)
         period = Period(start=query.validated_data.get("from"), end=query.validated_data.get("to"))
         if wants_csv(request):
-            return csv_streaming_response(
+            response = csv_streaming_response(
                 statement_table(account=account, period=period),
                 filename=f"statement-{account.pk}.csv",
             )
+            patch_vary_headers(response, ["Accept"])  # one URL, two representations
+            return response
         paginator = EntryCursorPagination()
         with one_instant():  # the balances and the page agree
             balances = statement_balances(account=account, period=period)
@@ -198,7 +201,7 @@ class AccountEntriesApi(PartnerApi):
             page = paginator.paginate_queryset(entries, request, view=self)
         context = {"account": account}
         lines = [statement_line(entry, account=account) for entry in page]
-        return Response(
+        response = Response(
             {
                 "next": paginator.get_next_link(),
                 "previous": paginator.get_previous_link(),
@@ -208,3 +211,5 @@ class AccountEntriesApi(PartnerApi):
                 "results": EntrySerializer(lines, many=True, context=context).data,
             }
         )
+        patch_vary_headers(response, ["Accept"])
+        return response

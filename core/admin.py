@@ -1,14 +1,19 @@
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
+from django.urls import path
+from django.utils import timezone
 
-from core.admin_site import register_dashboard_tile
+from core.admin_site import partner_sections, register_dashboard_tile
+from core.api.csv import csv_streaming_response, text_cell
+from core.audit_display import audit_changes_table, audit_changes_text, audit_targets_label
 from core.models import AuditEvent, IdempotentRequest, Partner, User
 from core.services import (
     audit_record,
@@ -32,6 +37,49 @@ class ConsoleModelAdmin(admin.ModelAdmin):
             self.message_user(request, "Some selected rows do not exist.", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         return super().response_action(request, queryset)
+
+
+class CsvExportMixin:
+    """A "Download CSV" of the list as filtered, searched and ordered on screen, streamed
+    (every matching row, not one page). `csv_columns`: (header, row -> value) pairs."""
+
+    # Its change_list template extends admin/csv_change_list.html (the download link).
+    csv_columns: tuple = ()
+
+    def get_urls(self):
+        opts = self.model._meta
+        export = path(
+            "export.csv",
+            self.admin_site.admin_view(self.csv_export_view),
+            name=f"{opts.app_label}_{opts.model_name}_export",
+        )
+        return [export, *super().get_urls()]
+
+    def csv_export_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseRedirect("../")
+        rows = changelist.get_queryset(request).iterator(chunk_size=2000)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        return csv_streaming_response(
+            self._csv_rows(rows), filename=f"{self.model._meta.model_name}-{stamp}.csv"
+        )
+
+    def _csv_rows(self, objects):
+        yield [header for header, _ in self.csv_columns]
+        for obj in objects:
+            yield [_csv_cell(value(obj)) for _, value in self.csv_columns]
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return text_cell(str(value))
 
 
 class AuditedModelAdmin(ConsoleModelAdmin):
@@ -92,6 +140,14 @@ class PartnerAdmin(AuditedModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(user_count=Count("users"))
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The apps' parts of the page (accounts, holds, transfers, audit trail).
+        partner = self.get_object(request, object_id)
+        if partner is not None:
+            sections = partner_sections(request, partner)
+            extra_context = {**(extra_context or {}), "partner_sections": sections}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="API users", ordering="user_count")
     def user_count(self, obj):
         return obj.user_count
@@ -113,7 +169,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
             response = super().user_change_password(request, id, form_url)
             if request.method == "POST" and response.status_code == 302:  # the form was saved
                 user = self.get_object(request, id)
-                audit_record(actor=request.user, action="user.password_change", target=user)
+                audit_record(actor=request.user, action="user.password_changed", target=user)
         return response
 
     @admin.action(description="Revoke all sessions (API tokens refused at once)")
@@ -126,23 +182,60 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "target_type", "target", "trace_id")
-    readonly_fields = ("created_at", "target")  # not editable: the view page would omit them
+class AuditEventAdmin(CsvExportMixin, ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "action", "target", "changes_short", "trace_id")
+    fields = (
+        "created_at",
+        "actor",
+        "action",
+        "target",
+        "target_type",
+        "target_id",
+        "changes",
+        "trace_id",
+    )
+    readonly_fields = ("target", "changes")  # not editable: the view page would omit them
     list_filter = ("action", "target_type")
+    list_select_related = ("actor",)
     search_fields = ("target_id", "trace_id", "actor__username")
     date_hierarchy = "created_at"
+    csv_columns = (
+        ("created_at", lambda e: e.created_at),
+        ("actor", lambda e: e.actor.username if e.actor_id else ""),
+        ("action", lambda e: e.action),
+        ("target_type", lambda e: e.target_type),
+        ("target_id", lambda e: e.target_id),
+        ("changes", lambda e: audit_changes_text(e)),
+        ("before", lambda e: _json(e.before)),
+        ("after", lambda e: _json(e.after)),
+        ("trace_id", lambda e: e.trace_id),
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # every row's target label in one query per type
+            audit_targets_label(changelist.result_list)
+        return response
 
     @admin.display(description="target", ordering="target_id")
     def target(self, event):
-        """The target's console page, where it has one (a deleted row keeps its bare id)."""
-        try:
-            url = reverse(
-                f"admin:{event.target_type.replace('.', '_')}_change", args=[event.target_id]
-            )
-        except NoReverseMatch:
-            return event.target_id
-        return format_html('<a href="{}">{}</a>', url, event.target_id)
+        """The target's label, linked to its console page where it has one."""
+        if not hasattr(event, "target_label"):
+            audit_targets_label([event])
+        return event.target_label
+
+    @admin.display(description="what changed")
+    def changes_short(self, event):
+        return audit_changes_text(event)
+
+    @admin.display(description="before → after")
+    def changes(self, event):
+        return audit_changes_table(event)
+
+
+def _json(value) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True)
 
 
 @admin.register(IdempotentRequest)

@@ -14,6 +14,23 @@ logger = structlog.get_logger(__name__)
 _dashboard_tiles: list[tuple[str, Callable]] = []
 # The business first, in the order of the day; framework apps (auth, axes, beat) after.
 APP_ORDER = ["ledger", "trading", "risk", "settlement", "core"]
+# What runs the console rather than the business: listed apart, after the business apps.
+PLUMBING_APPS = {"auth", "axes", "django_celery_beat"}
+PLUMBING_MODELS = {("core", "User"), ("core", "IdempotentRequest")}
+PLUMBING_TITLE = "Plumbing: users, groups, lockouts, idempotency keys, periodic tasks"
+
+
+_partner_sections: list[Callable] = []
+
+
+def register_partner_section(func):
+    """Apps add to a partner's console page: func(request, partner) -> HTML (or "")."""
+    _partner_sections.append(func)
+    return func
+
+
+def partner_sections(request, partner) -> list:
+    return [html for html in (section(request, partner) for section in _partner_sections) if html]
 
 
 def register_dashboard_tile(section: str):
@@ -39,7 +56,10 @@ class ClearhouseAdminSite(admin.AdminSite):
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
         rank = {label: i for i, label in enumerate(APP_ORDER)}
-        return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+        apps = sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+        if app_label is not None:  # one app's own page: as Django has it
+            return apps
+        return _plumbing_apart(apps)
 
     def dashboard(self, request) -> list[dict]:
         sections: dict[str, list[dict]] = {}
@@ -52,3 +72,29 @@ class ClearhouseAdminSite(admin.AdminSite):
             produced = produced if isinstance(produced, list) else [produced]
             sections.setdefault(section, []).extend(produced)
         return [{"title": title, "tiles": tiles} for title, tiles in sections.items()]
+
+
+def _plumbing_apart(apps: list[dict]) -> list[dict]:
+    """The business apps, then one group of the plumbing (each model keeps its own URL)."""
+    business, plumbing = [], []
+    for app in apps:
+        if app["app_label"] in PLUMBING_APPS:
+            plumbing += app["models"]
+            continue
+        kept = [
+            m for m in app["models"] if (app["app_label"], m["object_name"]) not in PLUMBING_MODELS
+        ]
+        plumbing += [m for m in app["models"] if m not in kept]
+        if kept:
+            business.append({**app, "models": kept})
+    if plumbing:
+        business.append(
+            {
+                "name": PLUMBING_TITLE,
+                "app_label": "plumbing",
+                "app_url": "",
+                "has_module_perms": True,
+                "models": sorted(plumbing, key=lambda model: model["name"]),
+            }
+        )
+    return business

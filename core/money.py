@@ -47,6 +47,24 @@ def to_minor_units(amount: Decimal | str, *, scale: int) -> int:
     return int(minor)
 
 
+# Thousands grouped with commas, as format_grouped writes them: 5,000.00 or 1,250,000.
+_GROUPED_DECIMAL = re.compile(r"-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+
+
+def staff_amount_to_minor_units(text: str, *, scale: int) -> int:
+    """An amount as staff type it in the console, where amounts are shown grouped:
+    '5,000.00' and '5000.00' are both 500000 at scale 2. Commas must group thousands
+    ('5,00.00' is refused, never guessed at); the API takes plain decimals only."""
+    text = text.strip()
+    if _GROUPED_DECIMAL.fullmatch(text):
+        text = text.replace(",", "")
+    elif "," in text:
+        raise ValidationFailed(
+            f"{text[:_MAX_LENGTH]!r}: commas may only group thousands, as in 5,000.00."
+        )
+    return to_minor_units(text, scale=scale)
+
+
 def from_minor_units(minor: int, *, scale: int) -> str:
     """150050 at scale 2 -> '1500.50'; always exactly `scale` decimals."""
     sign = "-" if minor < 0 else ""

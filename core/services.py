@@ -58,7 +58,7 @@ def audited_save(*, instance, acting_user, save_related=None):
     instance.save()
     if save_related is not None:
         save_related()
-    action = "create" if is_new else "change"
+    action = "created" if is_new else "changed"
     audit_record(
         actor=acting_user,
         action=f"{instance._meta.model_name}.{action}",
@@ -74,7 +74,7 @@ def audited_delete(*, instance, acting_user) -> None:
     before = snapshot(instance)
     audit_record(
         actor=acting_user,
-        action=f"{instance._meta.model_name}.delete",
+        action=f"{instance._meta.model_name}.deleted",
         target=instance,
         before=before,
     )
@@ -96,7 +96,7 @@ def staff_superuser_ensure(*, username: str, password: str) -> User:
     user = User.objects.filter(username=username).first()
     if user is None:
         user = User.objects.create_superuser(username=username, password=password)
-        audit_record(actor=None, action="user.create", target=user, after=snapshot(user))
+        audit_record(actor=None, action="user.created", target=user, after=snapshot(user))
         return user
     user.is_staff = user.is_superuser = True
     user.save(update_fields=["is_staff", "is_superuser"])
@@ -107,7 +107,7 @@ def staff_superuser_ensure(*, username: str, password: str) -> User:
 def partner_create(*, slug: str, name: str, acting_user=None) -> Partner:
     partner = Partner.objects.create(slug=slug, name=name)
     audit_record(
-        actor=acting_user, action="partner.create", target=partner, after=snapshot(partner)
+        actor=acting_user, action="partner.created", target=partner, after=snapshot(partner)
     )
     return partner
 
@@ -117,7 +117,7 @@ def partner_user_create(*, partner: Partner, username: str, password: str, actin
     user = User(username=username, partner=partner)
     user.set_password(password)
     user.save()
-    audit_record(actor=acting_user, action="user.create", target=user, after=snapshot(user))
+    audit_record(actor=acting_user, action="user.created", target=user, after=snapshot(user))
     return user
 
 
@@ -162,4 +162,4 @@ def session_logout(*, user: User, access, refresh=None) -> None:
 def user_sessions_revoke_all(*, user: User, acting_user) -> None:
     """Staff action: every token the user holds is refused from the next request on."""
     session_tokens_revoke_all(user_id=user.pk)
-    audit_record(actor=acting_user, action="user.sessions_revoke_all", target=user)
+    audit_record(actor=acting_user, action="user.sessions_revoked", target=user)

@@ -9,7 +9,12 @@ from ledger import errors
 from ledger.locking import adjustment_lock
 from ledger.models import Account, Adjustment, Transfer
 from ledger.posting import TransferRequest
-from ledger.services import _transfers_apply_locked, transfer_reverse, transfer_reversible_check
+from ledger.services import (
+    _transfers_apply_locked,
+    house_accounts_ensure,
+    transfer_reverse,
+    transfer_reversible_check,
+)
 
 
 def adjustment_validate(*, debit_account: Account, credit_account: Account, amount, reason) -> None:
@@ -78,7 +83,7 @@ def _proposal_record(*, acting_user, **fields) -> Adjustment:
     adjustment = Adjustment.objects.create(proposed_by=acting_user, **fields)
     audit_record(
         actor=acting_user,
-        action="adjustment.propose",
+        action="adjustment.proposed",
         target=adjustment,
         after=snapshot(adjustment),
     )
@@ -150,4 +155,27 @@ def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
         target=adjustment,
         before={"state": Adjustment.State.PROPOSED},
         after={"state": state, "transfer": str(adjustment.transfer_id or "")},
+    )
+
+
+BANK_DIRECTIONS = ("deposit", "withdrawal")
+BANK_ACCOUNT = "settlement_bank"  # the house account that mirrors the firm's bank
+
+
+def adjustment_bank_movement_propose(
+    *, account: Account, direction: str, amount: int, reason: str, acting_user
+) -> Adjustment:
+    """Propose a bank deposit (the firm's bank account is debited, the partner's account
+    credited) or withdrawal (the other way round), for four-eyes approval as any other."""
+    if direction not in BANK_DIRECTIONS:
+        raise ValidationFailed(details={"direction": ["deposit or withdrawal."]})
+    bank = house_accounts_ensure(asset=account.asset_id, acting_user=acting_user)[BANK_ACCOUNT]
+    debit, credit = (bank, account) if direction == "deposit" else (account, bank)
+    return adjustment_propose(
+        debit_account=debit,
+        credit_account=credit,
+        amount=amount,
+        reason=reason,
+        code=direction,
+        acting_user=acting_user,
     )

@@ -68,7 +68,7 @@ def transfers_today_tile(*, now: datetime) -> dict:
         "title": "Transfers today",
         "value": count,
         "hint": f"since 00:00 {settings.BUSINESS_TIME_ZONE}",
-        "url": "ledger/transfer/",
+        "url": f"ledger/transfer/?created_from={since.date().isoformat()}",
     }
 
 

@@ -9,16 +9,16 @@
 Each run is recorded as a LedgerCheckRun; a failed run is an alert on the dashboard.
 """
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import structlog
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from core.services import audit_record
 from ledger.chain import entry_hash, transfer_digest
+from ledger.instant import one_instant
 from ledger.models import Account, Entry, LedgerCheckRun, Transfer
 from ledger.posting import RESOLUTION_STATUS, TOTALS
 
@@ -28,25 +28,8 @@ Progress = Callable[[str], None]
 POSTED_KINDS = (Transfer.Kind.SINGLE_PHASE, Transfer.Kind.POST_PENDING)
 
 
-@contextmanager
-def _one_instant() -> Iterator[None]:
-    """Every query of a check reads the same instant, so a transfer committing while it
-    runs is never half seen (in the transfer sums but not in the account totals, or in an
-    account's chain head but not its entries), which would be a false alarm. PostgreSQL:
-    one REPEATABLE READ, READ ONLY transaction. Inside a caller's transaction (tests), or on
-    the embedded SQLite (one writer), the check runs as it is."""
-    connection = connections[DEFAULT_DB_ALIAS]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
-
-
 def ledger_invariants_violations(*, progress: Progress | None = None) -> list[dict]:
-    with _one_instant():
+    with one_instant():
         return _invariants_violations(progress=progress)
 
 
@@ -169,7 +152,7 @@ def _pending_resolution_violations() -> list[dict]:
 
 def ledger_chain_violations(*, progress: Progress | None = None) -> list[dict]:
     """Recompute every transfer digest and walk every account's entry chain."""
-    with _one_instant():
+    with one_instant():
         return _chain_violations(progress=progress)
 
 
@@ -274,7 +257,7 @@ def ledger_check_acknowledge(*, run: LedgerCheckRun, acting_user) -> LedgerCheck
         locked.save(update_fields=["acknowledged_by"])
         audit_record(
             actor=acting_user,
-            action="ledger_check.acknowledge",
+            action="ledger_check.acknowledged",
             target=locked,
             after={"kind": locked.kind, "violations": len(locked.violations or ())},
         )

@@ -23,6 +23,19 @@ RESOLUTION_STATUS = {
 }
 
 
+def totals_moved(*, kind: str, amount: int, hold_amount: int = 0) -> dict[str, int]:
+    """What a transfer does to the pending and posted totals of each side it touches (the
+    debit side's debits_*, the credit side's credits_*): the one rule the engine applies
+    and statements read back. `hold_amount` is the resolved hold's amount."""
+    if kind == Transfer.Kind.SINGLE_PHASE:
+        return {"pending": 0, "posted": amount}
+    if kind == Transfer.Kind.PENDING:
+        return {"pending": amount, "posted": 0}
+    if kind == Transfer.Kind.POST_PENDING:  # posts `amount`, releases the whole hold
+        return {"pending": -hold_amount, "posted": amount}
+    return {"pending": -hold_amount, "posted": 0}  # void or expire: released
+
+
 @dataclass(frozen=True)
 class TransferRequest:
     """What a caller asks for; amounts already in minor units."""
@@ -119,8 +132,7 @@ class PostingEngine:
             created_at=self.now,
             created_by_id=self.acting_user_id,
         )
-        side = "pending" if request.pending else "posted"
-        self._move(debit, credit, **{side: request.amount})
+        self._move(debit, credit, **totals_moved(kind=kind, amount=request.amount))
         return self._post(transfer, debit, credit)
 
     def apply_reversal(self, original: Transfer, *, transfer_id=None, reference="") -> Posting:
@@ -162,14 +174,15 @@ class PostingEngine:
             for account in (debit, credit):
                 if account.status != Account.Status.OPEN:
                     raise errors.AccountFrozen(details={"account": str(account.pk)})
-            self._move(debit, credit, pending=-pending.amount, posted=amount)
         else:  # void or expire releases the whole reservation, frozen or not
             amount = pending.amount
-            self._move(debit, credit, pending=-pending.amount)
+        self._move(
+            debit, credit, **totals_moved(kind=kind, amount=amount, hold_amount=pending.amount)
+        )
         transfer = Transfer(
             id=transfer_id or uuid.uuid4(),
             kind=kind,
-            status=Transfer.Status.POSTED,
+            status=RESOLUTION_STATUS[kind],  # what it did: posted, voided or expired
             debit_account_id=debit.pk,
             credit_account_id=credit.pk,
             asset_id=pending.asset_id,

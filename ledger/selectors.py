@@ -64,14 +64,14 @@ def account_balance(*, account: Account, as_of: datetime | None = None) -> Balan
     )
 
 
-def account_entries(*, account: Account) -> QuerySet[Entry]:
-    """The account's statement lines, newest first."""
-    return Entry.objects.filter(account=account).select_related("transfer").order_by("-id")
-
-
-def entry_posted_balance(*, entry: Entry, account: Account) -> int:
-    """The account's posted balance right after this entry's transfer."""
-    return _totals_as_of(account, entry).posted_balance
+def entry_balance(*, entry: Entry | None, account: Account) -> Balance:
+    """The account's balances right after this entry's transfer (zero for None)."""
+    totals = _totals_as_of(account, entry)
+    return Balance(
+        posted=totals.posted_balance,
+        pending=totals.pending_balance,
+        available=totals.available_balance,
+    )
 
 
 def _totals_as_of(account: Account, entry: Entry | None) -> Account:

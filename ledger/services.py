@@ -78,7 +78,9 @@ def account_open(
             )
     except IntegrityError as exc:
         raise exists from exc
-    audit_record(actor=acting_user, action="account.open", target=account, after=snapshot(account))
+    audit_record(
+        actor=acting_user, action="account.opened", target=account, after=snapshot(account)
+    )
     return account
 
 
@@ -104,6 +106,13 @@ _STATUS_TRANSITIONS = {
     (Account.Status.OPEN, Account.Status.CLOSED),
     (Account.Status.FROZEN, Account.Status.CLOSED),
 }
+# Audit action names are `<thing>.<what happened>`, in the past tense.
+_STATUS_EVENTS = {
+    (Account.Status.OPEN, Account.Status.FROZEN): "account.frozen",
+    (Account.Status.FROZEN, Account.Status.OPEN): "account.unfrozen",
+    (Account.Status.OPEN, Account.Status.CLOSED): "account.closed",
+    (Account.Status.FROZEN, Account.Status.CLOSED): "account.closed",
+}
 
 
 def _account_status_set(*, account: Account, status: str, acting_user, reason: str) -> Account:
@@ -123,7 +132,7 @@ def _account_status_set(*, account: Account, status: str, acting_user, reason: s
         locked.save(update_fields=["status"])
         audit_record(
             actor=acting_user,
-            action=f"account.{status}",
+            action=_STATUS_EVENTS[(before["status"], status)],
             target=locked,
             before=before,
             after={"status": status, "reason": reason},
@@ -436,7 +445,7 @@ def transfer_reverse(*, transfer: Transfer, acting_user, transfer_id=None, refer
             _write([posting], engine)
             audit_record(
                 actor=acting_user,
-                action="transfer.reverse",
+                action="transfer.reversed",
                 target=transfer,
                 after={"reversal": str(posting.transfer.pk)},
             )

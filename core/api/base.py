@@ -1,5 +1,6 @@
 """Base classes per audience: they fix authentication, permissions and throttling once."""
 
+from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from core.api.authentication import PartnerJWTAuthentication
@@ -16,6 +17,13 @@ class PartnerApi(APIView):
     @property
     def partner(self):
         return self.request.user.partner
+
+    def handle_exception(self, exc):
+        # An error is the JSON envelope even where the client asked for a download (CSV).
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
 
 class AuthApi(APIView):

@@ -1,7 +1,12 @@
 """Serializer fields the partner API shares."""
 
 import json
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
 MAX_METADATA_DEPTH = 16
@@ -71,3 +76,41 @@ def _string_problem(text: str) -> str | None:
     except UnicodeEncodeError:
         return "Strings must be valid Unicode (no lone surrogates)."
     return None
+
+
+class PeriodBoundField(serializers.Field):
+    """One end of a period, as an exclusive-end window [start, end): an ISO 8601 instant
+    (with Z or an offset; none means UTC), or a date (YYYY-MM-DD) meaning that whole
+    business day in the firm's time zone. `end=True`: the bound is inclusive, an instant
+    counts itself and a date its whole day; the value returned is the first instant after."""
+
+    default_error_messages = {
+        "invalid": "Give a date (2026-11-30) or an ISO 8601 instant (2026-11-30T17:00:00Z)."
+    }
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        self.end = end
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = data.strip() if isinstance(data, str) else ""
+        try:
+            moment = parse_datetime(text) if "T" in text or " " in text else None
+            day = None if moment else parse_date(text)
+        except ValueError:
+            moment = day = None
+        try:
+            if moment is not None:
+                if timezone.is_naive(moment):
+                    moment = moment.replace(tzinfo=UTC)
+                return moment + timedelta(microseconds=1) if self.end else moment
+            if day is not None:
+                day += timedelta(days=1) if self.end else timedelta(0)
+                zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+                return datetime.combine(day, time.min, tzinfo=zone)
+        except OverflowError:  # the last instant or day of year 9999
+            pass
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()

@@ -7,4 +7,4 @@ ledger.adjustments, and a domain error becomes a message on the page, never a 50
 """
 
 from ledger import dashboard  # noqa: F401 - registers the dashboard tiles
-from ledger.admin import accounts, adjustments, checks, journal  # noqa: F401 - register them
+from ledger.admin import accounts, adjustments, checks, journal, partner_page  # noqa: F401

@@ -1,10 +1,13 @@
 """Accounts: balances, filters, the statement, and freeze / unfreeze / close actions."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import F
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
 
+from core.api.csv import csv_streaming_response
 from ledger.admin.base import (
+    AccountLabelSearchMixin,
     HeldAssetFilter,
     ReadOnlyLedgerAdmin,
     ReasonActionForm,
@@ -12,9 +15,10 @@ from ledger.admin.base import (
     money,
     run_each,
 )
+from ledger.admin.statement import statement_context, statement_period
 from ledger.models import Account
-from ledger.selectors import account_entries, entry_posted_balance
 from ledger.services import account_close, account_freeze, account_unfreeze
+from ledger.statements import statement_table
 
 STATEMENT_LINES = 50  # the newest entries shown on an account's page
 
@@ -45,7 +49,7 @@ class OwnerFilter(admin.RelatedFieldListFilter):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyLedgerAdmin):
+class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "short_id",
         "owner",
@@ -64,7 +68,7 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
     )
     ordering = (F("partner__slug").asc(nulls_last=True), "asset", "code")
     list_select_related = ("partner", "asset")
-    search_fields = ("id", "partner__slug", "code", "asset__code")
+    search_fields = ("id", "partner__slug", "partner__name", "code", "asset__code")
     actions = ["freeze", "unfreeze", "close"]
     action_form = ReasonActionForm
     fieldsets = (
@@ -125,37 +129,34 @@ class AccountAdmin(ReadOnlyLedgerAdmin):
     def available_balance_display(self, account):
         return money(account.available_balance, account.asset)
 
+    def get_urls(self):
+        csv_url = path(
+            "<path:object_id>/statement.csv",
+            self.admin_site.admin_view(self.statement_csv_view),
+            name="ledger_account_statement_csv",
+        )
+        return [csv_url, *super().get_urls()]
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         account = self.get_object(request, object_id)
         if account is not None:
-            extra_context = {**(extra_context or {}), **self.statement_context(account)}
+            context = statement_context(request, account, lines=STATEMENT_LINES)
+            extra_context = {**(extra_context or {}), **context}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def statement_context(self, account) -> dict:
-        """The latest entries, newest first, each with the account's balances right after it."""
-        entries = account_entries(account=account)
-        sign = 1 if account.credit_normal else -1
-        lines = [
-            {
-                "entry": entry,
-                "transfer": entry.transfer,
-                "kind": entry.transfer.get_kind_display(),
-                "amount": money(entry.transfer.amount, account.asset),
-                "posted_balance": money(
-                    entry_posted_balance(entry=entry, account=account), account.asset
-                ),
-                "pending_balance": money(
-                    sign * (entry.credits_pending - entry.debits_pending), account.asset
-                ),
-            }
-            for entry in entries[:STATEMENT_LINES]
-        ]
-        return {
-            "statement": lines,
-            "statement_count": entries.count(),  # one entry per transfer touching it
-            "statement_limit": STATEMENT_LINES,
-            "journal_url": f"{reverse('admin:ledger_transfer_changelist')}?account={account.pk}",
-        }
+    def statement_csv_view(self, request, object_id):
+        """The period's whole statement (?from=&to=, business dates or instants) as CSV."""
+        account = self.get_object(request, object_id)
+        if account is None or not self.has_view_permission(request, account):
+            raise Http404
+        period, errors = statement_period(request.GET)
+        if errors:
+            self.message_user(request, " ".join(errors), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:ledger_account_change", args=[account.pk]))
+        return csv_streaming_response(
+            statement_table(account=account, period=period),
+            filename=f"statement-{account}-{account.pk}.csv".replace("/", "_"),
+        )
 
     # Actions: allowed to staff who may change accounts (the rows change through services).
 

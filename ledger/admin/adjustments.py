@@ -4,11 +4,12 @@ approves (which posts the transfer through the ledger's service) or rejects."""
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
+from django.urls import path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from core.errors import ApplicationError
-from core.money import to_minor_units
+from core.money import staff_amount_to_minor_units
 from ledger.adjustments import (
     adjustment_approve,
     adjustment_four_eyes_check,
@@ -16,7 +17,9 @@ from ledger.adjustments import (
     adjustment_reject,
     adjustment_validate,
 )
+from ledger.admin.bank import bank_movement_view
 from ledger.admin.base import (
+    AccountLabelSearchMixin,
     ReadOnlyLedgerAdmin,
     admin_link,
     confirmation_page,
@@ -35,8 +38,8 @@ REASON_CHARS = 40  # in the list; the full reason is in the tooltip and on the p
 class AdjustmentProposeForm(forms.ModelForm):
     amount = forms.CharField(
         max_length=40,
-        help_text="A decimal in the account's asset, e.g. 1500.50 (no more decimals than the "
-        "asset has).",
+        help_text="A decimal in the account's asset, e.g. 1,500.50 or 1500.50 (no more "
+        "decimals than the asset has).",
     )
     code = forms.RegexField(
         TRANSFER_CODE_PATTERN,
@@ -70,8 +73,8 @@ class AdjustmentProposeForm(forms.ModelForm):
         amount = None
         if cleaned.get("amount") is not None:
             try:
-                amount = cleaned["amount"] = to_minor_units(
-                    cleaned["amount"].strip(), scale=debit.asset.scale
+                amount = cleaned["amount"] = staff_amount_to_minor_units(
+                    cleaned["amount"], scale=debit.asset.scale
                 )
             except ApplicationError as exc:
                 self.add_error("amount", exc.message)
@@ -90,7 +93,7 @@ class AdjustmentProposeForm(forms.ModelForm):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(ReadOnlyLedgerAdmin):
+class AdjustmentAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     """Staff propose here; a different staff member approves (posting) or rejects."""
 
     form = AdjustmentProposeForm
@@ -114,7 +117,15 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         "proposed_by",
         "decided_by",
     )
-    search_fields = ("id", "reason")
+    search_fields = (
+        "id",
+        "reason",
+        "debit_account__partner__slug",
+        "debit_account__partner__name",
+        "credit_account__partner__slug",
+        "credit_account__partner__name",
+    )
+    account_label_prefixes = ("debit_account__", "credit_account__")
     autocomplete_fields = ("debit_account", "credit_account")
     actions = ["approve", "reject"]
     view_fields = (
@@ -174,6 +185,25 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
             f"{adjustment.credit_account} ({adjustment.code}, proposed by "
             f"{adjustment.proposed_by}: {adjustment.reason})"
         )
+
+    def get_urls(self):
+        bank = path(
+            "bank/",
+            self.admin_site.admin_view(lambda request: bank_movement_view(self, request)),
+            name="ledger_adjustment_bank",
+        )
+        return [bank, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Approve / Reject on the page post to the list's actions (their confirmation step).
+        adjustment = self.get_object(request, object_id)
+        decide = adjustment is not None and adjustment.state == Adjustment.State.PROPOSED
+        extra_context = {
+            **(extra_context or {}),
+            "can_decide": decide and self.has_decide_permission(request),
+            "own_proposal": adjustment is not None and adjustment.proposed_by_id == request.user.pk,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
         try:

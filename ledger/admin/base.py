@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -104,3 +105,48 @@ class HeldAssetFilter(admin.RelatedFieldListFilter):
     def field_choices(self, field, request, model_admin):
         held = Account.objects.values("asset_id").distinct()
         return field.get_choices(include_blank=False, limit_choices_to={"pk__in": held})
+
+
+def account_label_q(term: str, *, prefix: str = "") -> Q | None:
+    """Accounts as the console labels them, `owner/ASSET/code` (alpha/USD/main, house/USD/
+    settlement_bank), each part a prefix: "alpha/usd" finds alpha's USD accounts. None if
+    `term` is not label-shaped."""
+    if "/" not in term:
+        return None
+    parts = [part.strip() for part in term.split("/")]
+    if len(parts) > 3 or not parts[0]:
+        return None
+    owner = parts[0]
+    query = (
+        Q(**{f"{prefix}partner__isnull": True})
+        if owner.lower() == "house"
+        else Q(**{f"{prefix}partner__slug__iexact": owner})
+    )
+    if len(parts) > 1 and parts[1]:
+        query &= Q(**{f"{prefix}asset__code__istartswith": parts[1]})
+    if len(parts) > 2 and parts[2]:
+        query &= Q(**{f"{prefix}code__istartswith": parts[2]})
+    return query
+
+
+class AccountLabelSearchMixin:
+    """Search by an account's label (alpha/USD/main) on top of `search_fields` (which hold
+    the partner's slug and name, so "Alpha Capital" finds alpha's rows too)."""
+
+    account_label_prefixes: tuple[str, ...] = ("",)  # paths to the accounts searched
+
+    def get_search_results(self, request, queryset, search_term):
+        terms = search_term.split()
+        labels = [term for term in terms if account_label_q(term) is not None]
+        if not labels:
+            return super().get_search_results(request, queryset, search_term)
+        rest = " ".join(term for term in terms if term not in labels)
+        duplicates = False
+        if rest:
+            queryset, duplicates = super().get_search_results(request, queryset, rest)
+        for term in labels:
+            either = Q(pk__in=[])
+            for prefix in self.account_label_prefixes:
+                either |= account_label_q(term, prefix=prefix)
+            queryset = queryset.filter(either)
+        return queryset, duplicates

@@ -6,8 +6,11 @@ from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
+from core.admin import CsvExportMixin
+from core.money import from_minor_units
 from ledger.adjustments import adjustment_reversal_propose
 from ledger.admin.base import (
+    AccountLabelSearchMixin,
     HeldAssetFilter,
     ReadOnlyLedgerAdmin,
     ReasonActionForm,
@@ -17,6 +20,7 @@ from ledger.admin.base import (
     run_each,
     timestamp,
 )
+from ledger.admin.filters import CreatedRangeFilter, PartnerFilter
 from ledger.models import Account, Transfer
 
 
@@ -90,7 +94,7 @@ def _transfer_link_by_id(transfer_id) -> str:
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyLedgerAdmin):
+class TransferAdmin(CsvExportMixin, AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     list_display = (
         "created",
         "kind_display",
@@ -104,6 +108,8 @@ class TransferAdmin(ReadOnlyLedgerAdmin):
     list_display_links = ("created",)
     list_filter = (
         AccountFilter,
+        PartnerFilter,
+        CreatedRangeFilter,
         HoldFilter,
         "status",
         "kind",
@@ -111,7 +117,34 @@ class TransferAdmin(ReadOnlyLedgerAdmin):
     )
     list_select_related = ("debit_account__partner", "credit_account__partner", "asset")
     date_hierarchy = "created_at"
-    search_fields = ("id", "reference")
+    # An account's label (alpha/USD/main) or its partner's name finds its transfers too.
+    search_fields = (
+        "id",
+        "reference",
+        "debit_account__partner__slug",
+        "debit_account__partner__name",
+        "credit_account__partner__slug",
+        "credit_account__partner__name",
+    )
+    account_label_prefixes = ("debit_account__", "credit_account__")
+    csv_columns = (
+        ("created_at", lambda t: t.created_at),
+        ("id", lambda t: t.pk),
+        ("kind", lambda t: t.kind),
+        ("status", lambda t: t.status),
+        ("debit_account", lambda t: t.debit_account),
+        ("debit_account_id", lambda t: t.debit_account_id),
+        ("credit_account", lambda t: t.credit_account),
+        ("credit_account_id", lambda t: t.credit_account_id),
+        ("amount", lambda t: from_minor_units(t.amount, scale=t.asset.scale)),
+        ("asset", lambda t: t.asset_id),
+        ("code", lambda t: t.code),
+        ("reference", lambda t: t.reference),
+        ("hold", lambda t: t.pending_id),
+        ("reverses", lambda t: t.reverses_id),
+        ("batch_id", lambda t: t.batch_id),
+        ("expires_at", lambda t: t.expires_at),
+    )
     actions = ["propose_reversal"]
     action_form = ReasonActionForm
     fields = (

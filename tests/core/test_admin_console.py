@@ -29,7 +29,17 @@ def test_the_dashboard_renders_for_staff_as_the_operations_console(staff_client)
     assert 'id="dashboard"' in html
     assert "Active partners" in html
     apps = [app["app_label"] for app in response.context["app_list"]]
-    assert apps.index("ledger") < apps.index("core") < apps.index("auth")
+    assert apps.index("ledger") < apps.index("core") < apps.index("plumbing")
+    assert apps[-1] == "plumbing"  # the business first, the plumbing apart at the end
+    models = {
+        app["app_label"]: [m["object_name"] for m in app["models"]]
+        for app in response.context["app_list"]
+    }
+    assert {"User", "Group", "IdempotentRequest", "PeriodicTask", "AccessAttempt"} <= set(
+        models["plumbing"]
+    )
+    assert set(models["core"]) == {"Partner", "AuditEvent"}
+    assert "auth" not in models and "django_celery_beat" not in models
 
 
 def test_a_partner_user_cannot_log_into_the_admin(partner_user):
@@ -96,7 +106,7 @@ def test_adding_a_partner_in_the_admin_writes_an_audit_event(staff_client, staff
 
     assert response.status_code == 302, response.content
     partner = Partner.objects.get(slug="gamma")
-    event = AuditEvent.objects.get(action="partner.create", target_id=str(partner.pk))
+    event = AuditEvent.objects.get(action="partner.created", target_id=str(partner.pk))
     assert event.actor == staff_user
     assert event.target_type == "core.partner"
     assert event.before is None
@@ -111,7 +121,7 @@ def test_changing_a_partner_in_the_admin_writes_before_and_after(staff_client, s
     )
 
     assert response.status_code == 302, response.content
-    event = AuditEvent.objects.get(action="partner.change", target_id=str(partner.pk))
+    event = AuditEvent.objects.get(action="partner.changed", target_id=str(partner.pk))
     assert event.actor == staff_user
     assert event.before == {"slug": "alpha", "name": "Alpha Capital", "is_active": True}
     assert event.after == {"slug": "alpha", "name": "Alpha Capital Markets", "is_active": False}
@@ -134,7 +144,7 @@ def test_a_change_of_a_staff_users_groups_shows_in_the_audit_event(staff_client,
     )
 
     assert response.status_code == 302, response.content
-    event = AuditEvent.objects.get(action="user.change", target_id=str(colleague.pk))
+    event = AuditEvent.objects.get(action="user.changed", target_id=str(colleague.pk))
     assert event.actor == staff_user
     assert event.before["groups"] == []
     assert event.after["groups"] == [str(risk.pk)]
@@ -151,7 +161,7 @@ def test_deleting_a_user_in_the_admin_writes_an_audit_event(staff_client, staff_
 
     assert response.status_code == 302
     assert not User.objects.filter(pk=leaver.pk).exists()
-    event = AuditEvent.objects.get(action="user.delete", target_id=str(leaver.pk))
+    event = AuditEvent.objects.get(action="user.deleted", target_id=str(leaver.pk))
     assert event.actor == staff_user
     assert event.before["username"] == "ops-leaver"
 
@@ -163,7 +173,7 @@ def test_a_password_set_by_staff_is_audited(staff_client, staff_user, partner_us
     )
 
     assert response.status_code == 302, response.content
-    event = AuditEvent.objects.get(action="user.password_change")
+    event = AuditEvent.objects.get(action="user.password_changed")
     assert event.actor == staff_user
     assert event.target_id == str(partner_user.pk)
 

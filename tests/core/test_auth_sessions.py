@@ -164,7 +164,7 @@ def test_the_staff_revoke_all_sessions_action_refuses_the_users_tokens_at_once(
             _bearer(tokens["access"]).get("/api/v1/me/"), status=401, code="not_authenticated"
         )
         assert_envelope(_refresh(tokens["refresh"]), status=401, code="not_authenticated")
-    event = AuditEvent.objects.get(action="user.sessions_revoke_all")
+    event = AuditEvent.objects.get(action="user.sessions_revoked")
     assert event.actor == staff_user
     assert event.target_type == "core.user"
     assert event.target_id == str(partner_user.pk)

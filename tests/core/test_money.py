@@ -12,6 +12,7 @@ from core.money import (
     MAX_MINOR_UNITS,
     DecimalStringField,
     from_minor_units,
+    staff_amount_to_minor_units,
     to_minor_units,
 )
 
@@ -149,3 +150,25 @@ def test_amounts_for_people_are_grouped_by_thousands():
     assert format_grouped(5, scale=3) == "0.005"
     assert format_grouped(1, scale=8) == "0.00000001"  # not 1E-8
     assert format_grouped(0, scale=8) == "0.00000000"
+
+
+@pytest.mark.parametrize(
+    "typed, scale, minor",
+    [
+        ("5,000.00", 2, 500_000),
+        ("5000.00", 2, 500_000),
+        ("1,234,567.5", 2, 123_456_750),
+        (" 12,000 ", 0, 12_000),
+        ("999", 2, 99_900),
+    ],
+)
+def test_staff_may_type_amounts_grouped_as_the_console_shows_them(typed, scale, minor):
+    assert staff_amount_to_minor_units(typed, scale=scale) == minor
+
+
+@pytest.mark.parametrize(
+    "typed", ["5,00.00", "5.000,00", ",500", "5,0000", "1,234.5.6", "5,000.001"]
+)
+def test_misgrouped_amounts_are_refused_not_guessed(typed):
+    with pytest.raises(ValidationFailed):
+        staff_amount_to_minor_units(typed, scale=2)

@@ -455,7 +455,7 @@ def test_staff_propose_an_adjustment_as_a_decimal_amount(ops, bank_usd, alpha_us
     assert (adjustment.amount, adjustment.state) == (25_050, Adjustment.State.PROPOSED)
     assert adjustment.proposed_by == staff_user
     assert adjustment.transfer is None
-    assert AuditEvent.objects.filter(action="adjustment.propose").count() == 1
+    assert AuditEvent.objects.filter(action="adjustment.proposed").count() == 1
     listing = ops.get(ADJUSTMENTS).content.decode()
     assert "250.50" in listing and "proposed" in listing
 
@@ -748,7 +748,7 @@ def test_an_accounts_audit_trail_is_one_click_away(ops, staff_user, alpha_usd):
     trail_url = re.search(r'href="(/admin/core/auditevent/\?[^"]+)"', page).group(1)
     trail = ops.get(trail_url.replace("&amp;", "&")).content.decode()
 
-    assert "account.frozen" in trail and "account.open" in trail
+    assert "account.frozen" in trail and "account.opened" in trail
     assert f'href="/admin/ledger/account/{alpha_usd.pk}/change/"' in trail
 
 

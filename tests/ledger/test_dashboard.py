@@ -46,7 +46,7 @@ def test_once_acknowledged_the_tile_says_when_each_check_last_ran(staff_user):
     tile = last_check_tile(now=timezone.now())
     assert (tile["value"], tile["status"]) == ("OK", "ok")
     assert tile["hint"] == "invariants 2\xa0minutes ago; chain 30\xa0minutes ago"
-    event = AuditEvent.objects.get(action="ledger_check.acknowledge")
+    event = AuditEvent.objects.get(action="ledger_check.acknowledged")
     assert (event.actor, event.target_id) == (staff_user, str(tamper.pk))
 
 

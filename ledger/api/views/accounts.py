@@ -1,11 +1,20 @@
 """Accounts: list, open, detail (balances now or as of an instant), statement."""
 
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.csv import CSVRenderer, csv_streaming_response, wants_csv
+from core.api.fields import PeriodBoundField
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -17,9 +26,18 @@ from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from ledger.api.filters import AccountFilter, filtered
 from ledger.api.pagination import EntryCursorPagination
 from ledger.api.schema import TAGS
-from ledger.api.serializers import AccountSerializer, EntrySerializer
-from ledger.selectors import account_balance, account_entries, account_get, account_list
+from ledger.api.serializers import AccountSerializer, EntrySerializer, StatementPeriodSerializer
+from ledger.instant import one_instant
+from ledger.selectors import account_balance, account_get, account_list
 from ledger.services import account_open
+from ledger.statements import (
+    CSV_COLUMNS,
+    Period,
+    statement_balances,
+    statement_entries,
+    statement_line,
+    statement_table,
+)
 
 
 class AccountListApi(PartnerApi):
@@ -104,24 +122,94 @@ class AccountDetailApi(PartnerApi):
 
 
 class AccountEntriesApi(PartnerApi):
-    """The account's statement, newest line first, each with the posted balance after it."""
+    """The account's statement, newest line first: what each line did to the posted and to
+    the held money, both balances after it, and the period's opening and closing balances.
+    As JSON (paginated) or as CSV (the whole period, streamed)."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    class FilterSerializer(serializers.Serializer):
+        locals()["from"] = PeriodBoundField(required=False)  # "from" is a Python keyword
+        to = PeriodBoundField(end=True, required=False)
+
+        def validate(self, attrs):
+            start, end = attrs.get("from"), attrs.get("to")
+            if start is not None and end is not None and end <= start:
+                raise serializers.ValidationError({"to": ["Must not be before from."]})
+            return attrs
 
     @extend_schema(
         operation_id="ledger_accounts_entries_list",
-        parameters=PAGINATION_PARAMETERS,
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.STR,
+                description="Lines at or after this: an ISO 8601 instant "
+                "(2026-11-01T00:00:00Z; no offset means UTC) or a date (2026-11-01: from the "
+                "start of that business day, in the firm's time zone).",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.STR,
+                description="Lines up to and including this: an instant, or a date (its "
+                "whole business day). Without it, up to now.",
+            ),
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=["json", "csv"],
+                description="csv (or `Accept: text/csv`): the whole period as one CSV file, "
+                "newest line first, framed by a closing_balance and an opening_balance row; "
+                "columns as the JSON line's fields. Errors are JSON whatever is asked.",
+            ),
+            *PAGINATION_PARAMETERS,
+        ],
         responses={
-            200: paginated_schema("PaginatedEntryList", EntrySerializer),
-            **error_responses(404),
+            (200, "application/json"): inline_serializer(
+                "PaginatedEntryList",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "period": StatementPeriodSerializer(),
+                    "results": EntrySerializer(many=True),
+                },
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="Columns: " + ", ".join(CSV_COLUMNS) + ".",
+            ),
+            **error_responses(400, 404),
         },
         tags=TAGS,
     )
     def get(self, request, account_id, *args, **kwargs):
+        query = self.FilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
         account = account_get(partner=self.partner, account_id=account_id)
-        return paginated_response(
-            request=request,
-            view=self,
-            queryset=account_entries(account=account),
-            serializer_class=EntrySerializer,
-            pagination_class=EntryCursorPagination,
-            context={"account": account},
+        period = Period(start=query.validated_data.get("from"), end=query.validated_data.get("to"))
+        if wants_csv(request):
+            response = csv_streaming_response(
+                statement_table(account=account, period=period),
+                filename=f"statement-{account.pk}.csv",
+            )
+            patch_vary_headers(response, ["Accept"])  # one URL, two representations
+            return response
+        paginator = EntryCursorPagination()
+        with one_instant():  # the balances and the page agree
+            balances = statement_balances(account=account, period=period)
+            entries = statement_entries(account=account, period=period)
+            page = paginator.paginate_queryset(entries, request, view=self)
+        context = {"account": account}
+        lines = [statement_line(entry, account=account) for entry in page]
+        response = Response(
+            {
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "period": StatementPeriodSerializer(
+                    {"period": period, "balances": balances}, context=context
+                ).data,
+                "results": EntrySerializer(lines, many=True, context=context).data,
+            }
         )
+        patch_vary_headers(response, ["Accept"])
+        return response

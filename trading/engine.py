@@ -1,0 +1,423 @@
+"""Price-time priority matching engine: one in-memory order book per instrument.
+
+Pure Python, no Django: the durable matcher feeds it accepted orders in sequence order and
+persists the events it returns. Inside, prices are integer ticks and quantities integer
+lots; the caller converts from the instrument's tick and lot sizes.
+
+Semantics (docs/architecture.md, "Matching engine"):
+- An incoming order trades against the best opposite price first, and within a price
+  against the order that rested first. The trade price is the resting order's price.
+- limit GTC: what does not fill rests at its price. limit IOC: what does not fill at once is
+  cancelled. FOK (limit or market): fills completely at once, or is cancelled with no trade
+  and the book untouched (checked before anything moves).
+- market: never rests; what does not fill is cancelled (GTC and IOC behave alike). A market
+  buy may carry `max_notional`, a budget in the quote asset's minor units that its fills
+  never exceed.
+- Self-trade prevention, cancel newest: when the incoming order reaches a resting order of
+  the same owner, the incoming order's remaining quantity is cancelled (reason
+  `self_trade`); trades it made before that stand and the resting order is untouched.
+- Deterministic: no clock, no randomness, no iteration over unordered containers; the same
+  calls give the same events.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Hashable, Iterable
+from fractions import Fraction
+from typing import NamedTuple
+
+BUY, SELL = "buy", "sell"
+LIMIT, MARKET = "limit", "market"
+GTC, IOC, FOK = "gtc", "ioc", "fok"
+
+# Cancelled.reason
+CANCEL_REQUESTED = "cancel_requested"
+SELF_TRADE = "self_trade"
+FOK_UNFILLABLE = "fok_unfillable"
+UNFILLED_REMAINDER = "unfilled_remainder"  # IOC or market: no more liquidity at its price
+BUDGET_EXHAUSTED = "budget_exhausted"  # market buy: max_notional cannot pay for the next lot
+
+_SIDES = frozenset((BUY, SELL))
+_TIMES_IN_FORCE = frozenset((GTC, IOC, FOK))
+_NO_LIMIT = float("-inf")  # a market order's limit key: every opposite level crosses it
+
+
+class EngineError(ValueError):
+    """An order the engine cannot take (malformed, or an id already resting). Order entry
+    validates first, so this is a caller's bug, not a partner's mistake."""
+
+
+class NewOrder(NamedTuple):
+    """An order to match. `price_ticks` is None for a market order."""
+
+    order_id: Hashable
+    owner: Hashable
+    side: str
+    quantity: int
+    price_ticks: int | None = None
+    order_type: str = LIMIT
+    time_in_force: str = GTC
+    max_notional: int | None = None  # market buys only, quote asset minor units
+
+    @classmethod
+    def limit(cls, order_id, owner, side, quantity, price_ticks, time_in_force=GTC) -> NewOrder:
+        return cls(order_id, owner, side, quantity, price_ticks, LIMIT, time_in_force)
+
+    @classmethod
+    def market(
+        cls, order_id, owner, side, quantity, time_in_force=IOC, max_notional=None
+    ) -> NewOrder:
+        return cls(order_id, owner, side, quantity, None, MARKET, time_in_force, max_notional)
+
+
+class RestingOrder(NamedTuple):
+    """An open order on the book: what `Book.restore` takes and `Book.resting` answers."""
+
+    order_id: Hashable
+    owner: Hashable
+    side: str
+    price_ticks: int
+    remaining: int
+
+
+# --- Events (immutable; the hot path builds them with tuple.__new__, see _new) ------------
+
+
+class Trade(NamedTuple):
+    seq: int  # the book's trade counter: 1, 2, 3... (continued by Book.restore)
+    buy_order_id: Hashable
+    sell_order_id: Hashable
+    price_ticks: int
+    quantity: int
+    aggressor_side: str
+
+
+class Fill(NamedTuple):
+    """One order's side of a trade; `remaining` is its open quantity after it."""
+
+    order_id: Hashable
+    trade_seq: int
+    price_ticks: int
+    quantity: int
+    remaining: int
+    aggressor: bool
+
+
+class Rested(NamedTuple):
+    order_id: Hashable
+    side: str
+    price_ticks: int
+    remaining: int
+
+
+class Cancelled(NamedTuple):
+    order_id: Hashable
+    remaining: int  # the quantity cancelled
+    reason: str
+
+
+Event = Trade | Fill | Rested | Cancelled
+
+
+class Depth(NamedTuple):
+    """Quantity per price, best first: bids descending, asks ascending."""
+
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+
+
+# NamedTuple's own constructor goes through a Python-level __new__; building the tuple
+# directly halves the cost of an event, which is most of the cost of a match.
+_new = tuple.__new__
+
+
+class _Resting:
+    __slots__ = ("order_id", "owner", "price", "remaining", "side")
+
+    def __init__(self, order_id, owner, side, price, remaining):
+        self.order_id = order_id
+        self.owner = owner
+        self.side = side
+        self.price = price
+        self.remaining = remaining
+
+
+class Book:
+    """The order book of one instrument.
+
+    Each side is a dict of level key -> deque of resting orders (time priority), and a
+    sorted list of the keys with the best price last: a bid's key is its price, an ask's
+    key is minus its price. So "does this cross" is one comparison for either side, the best
+    level is `keys[-1]`, and emptying it is `keys.pop()`. An id index serves cancel and
+    lookup; its insertion order is the order in which orders rested.
+    """
+
+    __slots__ = (
+        "_ask_keys",
+        "_ask_levels",
+        "_bid_keys",
+        "_bid_levels",
+        "_notional_denominator",
+        "_notional_numerator",
+        "_orders",
+        "_trade_seq",
+    )
+
+    def __init__(self, *, minor_units_per_tick_lot: int | Fraction = 1, last_trade_seq: int = 0):
+        """`minor_units_per_tick_lot`: what one lot costs at a price of one tick, in the
+        quote asset's minor units (tick 0.01 USD, lot 1 -> 1; tick 0.0001 USD -> 1/100).
+        Only budgeted market buys use it."""
+        scale = Fraction(minor_units_per_tick_lot)
+        if scale <= 0:
+            raise EngineError("minor_units_per_tick_lot must be positive")
+        self._notional_numerator = scale.numerator
+        self._notional_denominator = scale.denominator
+        self._bid_levels: dict[int, deque[_Resting]] = {}
+        self._bid_keys: list[int] = []
+        self._ask_levels: dict[int, deque[_Resting]] = {}
+        self._ask_keys: list[int] = []
+        self._orders: dict[Hashable, _Resting] = {}
+        self._trade_seq = last_trade_seq
+
+    # --- Order flow -----------------------------------------------------------------------
+
+    def submit(self, order: NewOrder) -> list[Event]:
+        """Match one order; the events in the order they happened: for each match a Trade,
+        the resting order's Fill, the incoming order's Fill; then Rested or Cancelled for
+        what is left of the incoming order (nothing when it filled completely)."""
+        order_id, owner, side, quantity, price, order_type, time_in_force, budget = order
+        if type(quantity) is not int or quantity <= 0:
+            raise EngineError(f"order {order_id!r}: quantity must be a positive integer")
+        if order_type == LIMIT:
+            if type(price) is not int or price <= 0:
+                raise EngineError(f"order {order_id!r}: price_ticks must be a positive integer")
+            if budget is not None:
+                raise EngineError(f"order {order_id!r}: max_notional is for market buys only")
+            limit_key = -price if side == BUY else price
+        elif order_type == MARKET:
+            if price is not None:
+                raise EngineError(f"order {order_id!r}: a market order has no price")
+            if budget is not None and (side != BUY or type(budget) is not int or budget < 0):
+                raise EngineError(f"order {order_id!r}: max_notional is for market buys only")
+            limit_key = _NO_LIMIT
+        else:
+            raise EngineError(f"order {order_id!r}: unknown order type {order_type!r}")
+        if side not in _SIDES or time_in_force not in _TIMES_IN_FORCE:
+            raise EngineError(f"order {order_id!r}: bad side or time in force")
+        if order_id in self._orders:
+            raise EngineError(f"order {order_id!r} is already on the book")
+
+        if side == BUY:
+            keys, levels = self._ask_keys, self._ask_levels
+        else:
+            keys, levels = self._bid_keys, self._bid_levels
+        if not keys or keys[-1] < limit_key:  # nothing crosses: the common case, kept short
+            if order_type == LIMIT and time_in_force == GTC:
+                self._rest(order_id, owner, side, price, quantity)
+                return [_new(Rested, (order_id, side, price, quantity))]
+            reason = FOK_UNFILLABLE if time_in_force == FOK else UNFILLED_REMAINDER
+            return [_new(Cancelled, (order_id, quantity, reason))]
+
+        if budget is not None:
+            budget *= self._notional_denominator  # compare in exact scaled integers
+        if time_in_force == FOK and (
+            self._fillable(keys, levels, limit_key, owner, quantity, budget) < quantity
+        ):
+            return [_new(Cancelled, (order_id, quantity, FOK_UNFILLABLE))]
+
+        events: list[Event] = []
+        remaining, stopped_by = self._match(
+            events, keys, levels, limit_key, order_id, owner, side, quantity, budget
+        )
+        if remaining:
+            if stopped_by is None and order_type == LIMIT and time_in_force == GTC:
+                self._rest(order_id, owner, side, price, remaining)
+                events.append(_new(Rested, (order_id, side, price, remaining)))
+            else:
+                events.append(
+                    _new(Cancelled, (order_id, remaining, stopped_by or UNFILLED_REMAINDER))
+                )
+        return events
+
+    def cancel(self, order_id: Hashable) -> list[Event]:
+        """Take a resting order off the book: [Cancelled], or [] when the id is not resting
+        (filled, cancelled, or never seen)."""
+        resting = self._orders.pop(order_id, None)
+        if resting is None:
+            return []
+        if resting.side == BUY:
+            keys, levels, key = self._bid_keys, self._bid_levels, resting.price
+        else:
+            keys, levels, key = self._ask_keys, self._ask_levels, -resting.price
+        level = levels[key]
+        level.remove(resting)  # _Resting has no __eq__: an identity scan of one level
+        if not level:
+            del levels[key]
+            del keys[bisect_left(keys, key)]
+        return [_new(Cancelled, (order_id, resting.remaining, CANCEL_REQUESTED))]
+
+    def _match(self, events, keys, levels, limit_key, order_id, owner, side, remaining, budget):
+        """Trade `remaining` against the opposite side while it crosses; returns (what is
+        left, the cancel reason that stopped it or None)."""
+        append = events.append
+        orders = self._orders
+        buying = side == BUY
+        numerator = self._notional_numerator
+        seq = self._trade_seq
+        stopped_by = None
+        while remaining and keys:
+            key = keys[-1]
+            if key < limit_key:
+                break
+            level = levels[key]
+            resting = level[0]
+            if resting.owner == owner:
+                stopped_by = SELF_TRADE
+                break
+            price = resting.price
+            available = resting.remaining
+            traded = remaining if remaining < available else available
+            if budget is not None:
+                affordable = budget // (price * numerator)
+                if affordable < traded:
+                    stopped_by = BUDGET_EXHAUSTED
+                    if not affordable:
+                        break
+                    traded = affordable
+                budget -= traded * price * numerator
+            seq += 1
+            remaining -= traded
+            available -= traded
+            resting.remaining = available
+            resting_id = resting.order_id
+            if buying:
+                append(_new(Trade, (seq, order_id, resting_id, price, traded, side)))
+            else:
+                append(_new(Trade, (seq, resting_id, order_id, price, traded, side)))
+            append(_new(Fill, (resting_id, seq, price, traded, available, False)))
+            append(_new(Fill, (order_id, seq, price, traded, remaining, True)))
+            if not available:
+                level.popleft()
+                del orders[resting_id]
+                if not level:
+                    keys.pop()
+                    del levels[key]
+            if stopped_by is not None:
+                break
+        self._trade_seq = seq
+        return remaining, stopped_by
+
+    def _fillable(self, keys, levels, limit_key, owner, quantity, budget) -> int:
+        """How much of `quantity` _match would fill, without moving anything (for FOK)."""
+        numerator = self._notional_numerator
+        filled = 0
+        for key in reversed(keys):
+            if key < limit_key:
+                break
+            for resting in levels[key]:
+                if resting.owner == owner:
+                    return filled
+                take = min(quantity - filled, resting.remaining)
+                if budget is not None:
+                    take = min(take, budget // (resting.price * numerator))
+                    budget -= take * resting.price * numerator
+                    if not take:
+                        return filled
+                filled += take
+                if filled == quantity:
+                    return filled
+        return filled
+
+    def _rest(self, order_id, owner, side, price, remaining):
+        resting = _Resting(order_id, owner, side, price, remaining)
+        if side == BUY:
+            keys, levels, key = self._bid_keys, self._bid_levels, price
+        else:
+            keys, levels, key = self._ask_keys, self._ask_levels, -price
+        level = levels.get(key)
+        if level is None:
+            levels[key] = deque((resting,))
+            insort(keys, key)
+        else:
+            level.append(resting)
+        self._orders[order_id] = resting
+
+    # --- Recovery and reading -------------------------------------------------------------
+
+    @classmethod
+    def restore(cls, orders: Iterable[RestingOrder], **book_options) -> Book:
+        """A book holding these open orders, resting in the order given: pass them in
+        sequence order (ORDER BY sequence), so time priority is what it was. Nothing
+        matches; a set that would cross, a repeated id or a malformed order is refused.
+        `book_options` are Book's (`last_trade_seq` continues the trade counter)."""
+        book = cls(**book_options)
+        for order in orders:
+            order_id, owner, side, price, remaining = order
+            if side not in _SIDES or type(price) is not int or price <= 0:
+                raise EngineError(f"order {order_id!r}: bad side or price_ticks")
+            if type(remaining) is not int or remaining <= 0:
+                raise EngineError(f"order {order_id!r}: remaining must be a positive integer")
+            if order_id in book._orders:
+                raise EngineError(f"order {order_id!r} appears twice")
+            best_opposite = book.best_ask() if side == BUY else book.best_bid()
+            if best_opposite is not None and (
+                price >= best_opposite if side == BUY else price <= best_opposite
+            ):
+                raise EngineError(f"order {order_id!r} would cross the book")
+            book._rest(order_id, owner, side, price, remaining)
+        return book
+
+    def best_bid(self) -> int | None:
+        return self._bid_keys[-1] if self._bid_keys else None
+
+    def best_ask(self) -> int | None:
+        return -self._ask_keys[-1] if self._ask_keys else None
+
+    @property
+    def last_trade_seq(self) -> int:
+        return self._trade_seq
+
+    def __len__(self) -> int:
+        """How many orders rest on the book."""
+        return len(self._orders)
+
+    def __contains__(self, order_id: Hashable) -> bool:
+        return order_id in self._orders
+
+    def remaining_quantity(self, order_id: Hashable) -> int | None:
+        """The open quantity of a resting order; None when it is not on the book."""
+        resting = self._orders.get(order_id)
+        return None if resting is None else resting.remaining
+
+    def resting(self, order_id: Hashable) -> RestingOrder | None:
+        resting = self._orders.get(order_id)
+        return None if resting is None else _snapshot(resting)
+
+    def open_orders(self) -> list[RestingOrder]:
+        """Every resting order, in the order they rested (what `restore` takes back)."""
+        return [_snapshot(resting) for resting in self._orders.values()]
+
+    def depth(self, levels: int | None = None) -> Depth:
+        """Aggregated quantity per price, best first; `levels` caps each side."""
+        bid_levels, ask_levels = self._bid_levels, self._ask_levels
+        bids = [(key, _level_quantity(bid_levels[key])) for key in _best(self._bid_keys, levels)]
+        asks = [(-key, _level_quantity(ask_levels[key])) for key in _best(self._ask_keys, levels)]
+        return Depth(bids, asks)
+
+
+def _best(keys: list[int], levels: int | None) -> list[int]:
+    """The best `levels` keys (all when None), best first."""
+    start = 0 if levels is None else max(len(keys) - levels, 0)
+    return keys[start:][::-1]
+
+
+def _level_quantity(level: deque[_Resting]) -> int:
+    return sum(resting.remaining for resting in level)
+
+
+def _snapshot(resting: _Resting) -> RestingOrder:
+    return RestingOrder(
+        resting.order_id, resting.owner, resting.side, resting.price, resting.remaining
+    )

@@ -47,7 +47,7 @@ def order_streams(draw):
 
 
 def run(operations, book=None):
-    book = book or Book()
+    book = Book() if book is None else book  # an empty Book is falsy (__len__)
     return book, [
         book.submit(arg) if action == "submit" else book.cancel(arg) for action, arg in operations
     ]

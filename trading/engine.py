@@ -26,107 +26,59 @@ from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Hashable, Iterable
 from fractions import Fraction
-from typing import NamedTuple
 
-BUY, SELL = "buy", "sell"
-LIMIT, MARKET = "limit", "market"
-GTC, IOC, FOK = "gtc", "ioc", "fok"
+from trading.engine_types import (
+    BUDGET_EXHAUSTED,
+    BUY,
+    CANCEL_REQUESTED,
+    FOK,
+    FOK_UNFILLABLE,
+    GTC,
+    IOC,
+    LIMIT,
+    MARKET,
+    SELF_TRADE,
+    SELL,
+    SIDES,
+    TIMES_IN_FORCE,
+    UNFILLED_REMAINDER,
+    Cancelled,
+    Depth,
+    EngineError,
+    Event,
+    Fill,
+    NewOrder,
+    Rested,
+    RestingOrder,
+    Trade,
+)
 
-# Cancelled.reason
-CANCEL_REQUESTED = "cancel_requested"
-SELF_TRADE = "self_trade"
-FOK_UNFILLABLE = "fok_unfillable"
-UNFILLED_REMAINDER = "unfilled_remainder"  # IOC or market: no more liquidity at its price
-BUDGET_EXHAUSTED = "budget_exhausted"  # market buy: max_notional cannot pay for the next lot
+__all__ = [  # the engine's whole public surface, types included
+    "BUDGET_EXHAUSTED",
+    "BUY",
+    "CANCEL_REQUESTED",
+    "FOK",
+    "FOK_UNFILLABLE",
+    "GTC",
+    "IOC",
+    "LIMIT",
+    "MARKET",
+    "SELF_TRADE",
+    "SELL",
+    "UNFILLED_REMAINDER",
+    "Book",
+    "Cancelled",
+    "Depth",
+    "EngineError",
+    "Event",
+    "Fill",
+    "NewOrder",
+    "Rested",
+    "RestingOrder",
+    "Trade",
+]
 
-_SIDES = frozenset((BUY, SELL))
-_TIMES_IN_FORCE = frozenset((GTC, IOC, FOK))
 _NO_LIMIT = float("-inf")  # a market order's limit key: every opposite level crosses it
-
-
-class EngineError(ValueError):
-    """An order the engine cannot take (malformed, or an id already resting). Order entry
-    validates first, so this is a caller's bug, not a partner's mistake."""
-
-
-class NewOrder(NamedTuple):
-    """An order to match. `price_ticks` is None for a market order."""
-
-    order_id: Hashable
-    owner: Hashable
-    side: str
-    quantity: int
-    price_ticks: int | None = None
-    order_type: str = LIMIT
-    time_in_force: str = GTC
-    max_notional: int | None = None  # market buys only, quote asset minor units
-
-    @classmethod
-    def limit(cls, order_id, owner, side, quantity, price_ticks, time_in_force=GTC) -> NewOrder:
-        return cls(order_id, owner, side, quantity, price_ticks, LIMIT, time_in_force)
-
-    @classmethod
-    def market(
-        cls, order_id, owner, side, quantity, time_in_force=IOC, max_notional=None
-    ) -> NewOrder:
-        return cls(order_id, owner, side, quantity, None, MARKET, time_in_force, max_notional)
-
-
-class RestingOrder(NamedTuple):
-    """An open order on the book: what `Book.restore` takes and `Book.resting` answers."""
-
-    order_id: Hashable
-    owner: Hashable
-    side: str
-    price_ticks: int
-    remaining: int
-
-
-# --- Events (immutable; the hot path builds them with tuple.__new__, see _new) ------------
-
-
-class Trade(NamedTuple):
-    seq: int  # the book's trade counter: 1, 2, 3... (continued by Book.restore)
-    buy_order_id: Hashable
-    sell_order_id: Hashable
-    price_ticks: int
-    quantity: int
-    aggressor_side: str
-
-
-class Fill(NamedTuple):
-    """One order's side of a trade; `remaining` is its open quantity after it."""
-
-    order_id: Hashable
-    trade_seq: int
-    price_ticks: int
-    quantity: int
-    remaining: int
-    aggressor: bool
-
-
-class Rested(NamedTuple):
-    order_id: Hashable
-    side: str
-    price_ticks: int
-    remaining: int
-
-
-class Cancelled(NamedTuple):
-    order_id: Hashable
-    remaining: int  # the quantity cancelled
-    reason: str
-
-
-Event = Trade | Fill | Rested | Cancelled
-
-
-class Depth(NamedTuple):
-    """Quantity per price, best first: bids descending, asks ascending."""
-
-    bids: list[tuple[int, int]]
-    asks: list[tuple[int, int]]
-
 
 # NamedTuple's own constructor goes through a Python-level __new__; building the tuple
 # directly halves the cost of an event, which is most of the cost of a match.
@@ -187,7 +139,7 @@ class Book:
         if (
             type(quantity) is not int
             or quantity <= 0
-            or time_in_force not in _TIMES_IN_FORCE
+            or time_in_force not in TIMES_IN_FORCE
             or order_id in self._keys
         ):
             raise EngineError(f"order {order_id!r}: bad quantity or time in force, or resting")
@@ -368,7 +320,7 @@ class Book:
         book = cls(**book_options)
         for order in orders:
             order_id, owner, side, price, remaining = order
-            if side not in _SIDES or type(price) is not int or price <= 0:
+            if side not in SIDES or type(price) is not int or price <= 0:
                 raise EngineError(f"order {order_id!r}: bad side or price_ticks")
             if type(remaining) is not int or remaining <= 0:
                 raise EngineError(f"order {order_id!r}: remaining must be a positive integer")

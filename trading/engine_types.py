@@ -27,7 +27,10 @@ class EngineError(ValueError):
 
 
 class NewOrder(NamedTuple):
-    """An order to match. `price_ticks` is None for a market order."""
+    """An order to match. `price_ticks` is None for a market order. Pass ints (or strings)
+    as `order_id` and `owner`, e.g. the order's sequence number and the partner's pk: the
+    book keeps them in dicts that the garbage collector ignores only while they hold no
+    tracked objects (a UUID or a model instance is tracked)."""
 
     order_id: Hashable
     owner: Hashable

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench clean migrate
+.PHONY: run test up lint format lock bench bench-engine clean migrate
 
 # The venv is rebuilt whenever the lock file changes.
 $(BIN)/.installed: requirements/dev.txt
@@ -47,6 +47,11 @@ lock: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ledger_transfers.py
+
+# The matching engine alone beside lightmatchingengine (a bench-only dependency).
+bench-engine: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
+	$(BIN)/python bench/matching_engine.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles

@@ -5,7 +5,8 @@
 3. no account breaks its balance-limit flag;
 4. a pending transfer is resolved at most once, and its status says how;
    a hold kept in part (shrunk, or partly posted) is replaced once, by a hold on the same
-   accounts and terms that keeps at most what was neither posted nor released;
+   accounts and terms that keeps at most what was neither posted nor released; each
+   hold change's outbox event names the transfers that made it;
 5. every transfer's digest and every account's entry chain are intact (ledger_verify).
 
 Each run is recorded as a LedgerCheckRun; a failed run is an alert on the dashboard.
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from core.services import audit_record
 from ledger.chain import entry_hash, transfer_digest, transfer_digest_matches
-from ledger.models import Account, Entry, LedgerCheckRun, Transfer
+from ledger.models import Account, Entry, HoldEvent, LedgerCheckRun, Transfer
 from ledger.posting import RESOLUTION_STATUS, TOTALS
 
 logger = structlog.get_logger(__name__)
@@ -65,6 +66,7 @@ def _invariants_violations(*, progress: Progress | None) -> list[dict]:
     violations += _pending_resolution_violations()
     say("5/5 a shrunk hold keeps no more than it held, on the same terms")
     violations += _hold_successor_violations()
+    violations += _hold_event_violations()
     return violations
 
 
@@ -197,6 +199,16 @@ def _hold_successor_violations() -> list[dict]:
                 }
             )
     return found
+
+
+def _hold_event_violations() -> list[dict]:
+    """Each outbox event names the transfer that resolved its hold, and its successor."""
+    wrong = HoldEvent.objects.exclude(resolution__pending_id=F("hold_id")) | (
+        HoldEvent.objects.filter(successor__isnull=False).exclude(
+            successor__replaces_id=F("hold_id")
+        )
+    )
+    return [{"check": "hold_event", "event": pk} for pk in wrong.values_list("pk", flat=True)]
 
 
 # --- The hash chain ------------------------------------------------------------------------

@@ -435,3 +435,13 @@ def test_a_hold_placed_through_the_api_is_released_through_it(partner_api, funde
         "voided",
         "partner_api",
     )
+
+
+def test_the_checker_finds_an_event_that_names_the_wrong_change(funded):
+    alpha, beta = funded
+    hold = _order_hold(alpha, beta, 1_000)
+    other = _order_hold(alpha, beta, 500, ref="ord-2")
+    pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER)
+    assert _clean()
+    HoldEvent.objects.filter(hold=hold).update(hold=other)  # tampered
+    assert "hold_event" in {v["check"] for v in ledger_invariants_violations()}

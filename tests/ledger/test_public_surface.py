@@ -140,3 +140,32 @@ def test_ledger_verify_accepts_chains_of_rows_from_before_origins(alpha_usd, bet
     assert ledger_chain_violations() == []
     Transfer.objects.filter(amount=200).update(origin="order")
     assert {v["check"] for v in ledger_chain_violations()} >= {"transfer_digest"}
+
+
+def test_migration_0008_gives_old_rows_the_origin_of_whoever_made_them(
+    alpha_usd, beta_usd, fund, partner_user, staff_user
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "ledger.migrations.0008_transfer_origin_hold_successor_and_outbox"
+    )
+
+    def move(user):
+        request = TransferRequest(
+            debit_account_id=alpha_usd.pk, credit_account_id=beta_usd.pk, amount=1, asset="USD"
+        )
+        return transfer_create(request=request, acting_user=user).pk
+
+    fund(alpha_usd, 100)
+    by_partner, by_staff, by_nobody = move(partner_user), move(staff_user), move(None)
+    Transfer.objects.update(origin="system")  # what the AddField default left
+    migration.origins_backfill(apps, None)
+    origins = dict(Transfer.objects.values_list("pk", "origin"))
+    assert (origins[by_partner], origins[by_staff], origins[by_nobody]) == (
+        "partner_api",
+        "staff",
+        "system",
+    )

@@ -120,7 +120,9 @@ def account_by_id(*, account_id) -> Account:
     return account
 
 
-def holds_by_origin(*, origin: str, origin_ref: str | None = None, open_only: bool = True):
+def holds_by_origin(
+    *, origin: str, origin_ref: str | None = None, open_only: bool = True
+) -> QuerySet[Transfer]:
     """The holds an origin placed (those of one of its ids with `origin_ref`), oldest first;
     only those still held unless `open_only` is False."""
     holds = Transfer.objects.filter(kind=Transfer.Kind.PENDING, origin=origin)

@@ -2,7 +2,10 @@
 
 Random single transfers, pending transfers with and without timeouts, post (full, partial,
 too much), void, expiry by the sweep job, batches (atomic and independent, good and bad
-items mixed), freeze/unfreeze/close, reversals and same-id replays run against fresh accounts
+items mixed), freeze/unfreeze/close, reversals and same-id replays, holds placed by the system,
+by a partner and by orders and released by their origin or one allowed to (others are
+refused), holds shrunk or partly posted with the rest kept (ledger_apply, with a transfer
+spending what was freed), and replays of those, run against fresh accounts
 (two assets, a house bank account without limits that funds them). An independent model in
 plain Python predicts every outcome; after every step the database must equal the model, the
 checker must find nothing, and every refused operation must have changed nothing.

@@ -206,7 +206,8 @@ class RawLedger:
         ("amount", "bigint"), ("code", "varchar"), ("reference", "varchar"),
         ("metadata", "jsonb"), ("pending_id", "uuid"), ("reverses_id", "uuid"),
         ("batch_id", "uuid"), ("expires_at", "timestamptz"), ("created_at", "timestamptz"),
-        ("created_by_id", "bigint"), ("digest", "varchar"),
+        ("created_by_id", "bigint"), ("digest", "varchar"), ("origin", "varchar"),
+        ("origin_ref", "varchar"),
     )  # fmt: skip
     ENTRY = (
         ("account_id", "uuid"), ("transfer_id", "uuid"), ("side", "varchar"),
@@ -295,12 +296,15 @@ class RawLedger:
                     expires_at=None,
                     created_at=now,
                     created_by_id=None,
+                    origin="system",
+                    origin_ref="",
+                    replaces_id=None,
                 )
                 digest = self.transfer_digest(transfer)
                 transfer_rows.append((
                     transfer_id, "single_phase", "posted", debit_id, credit_id, ASSET,
                     amount, "bench", "", self.empty_metadata, None, None, batch_id, None,
-                    now, None, digest,
+                    now, None, digest, "system", "",
                 ))  # fmt: skip
                 for account, side in ((debit, "D"), (credit, "C")):
                     totals = (account[6], account[7], account[8], account[9])

@@ -10,8 +10,8 @@ from ledger.locking import adjustment_lock
 from ledger.models import Account, Adjustment, Transfer
 from ledger.posting import TransferRequest
 from ledger.services import (
-    _transfers_apply_locked,
     house_accounts_ensure,
+    ledger_apply,
     transfer_reverse,
     transfer_reversible_check,
 )
@@ -100,6 +100,7 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
                 transfer_id=locked.pk,  # the adjustment's id: it can post at most once
                 reference=f"adjustment {locked.pk}",
                 acting_user=acting_user,
+                origin=Transfer.Origin.STAFF,
             )
             _decide(locked, Adjustment.State.APPROVED, acting_user)
             return locked
@@ -113,10 +114,10 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
             reference=f"adjustment {locked.pk}",
             metadata={"reason": locked.reason, "proposed_by": locked.proposed_by_id},
         )
-        (result,) = _transfers_apply_locked(
-            [request], atomic=True, partner=None, acting_user=acting_user, batch=False
+        applied = ledger_apply(
+            transfers=[request], origin=Transfer.Origin.STAFF, acting_user=acting_user
         )
-        locked.transfer = result.transfer
+        locked.transfer = applied.transfers[0].transfer
         _decide(locked, Adjustment.State.APPROVED, acting_user)
     return locked
 

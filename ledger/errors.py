@@ -100,6 +100,30 @@ class AmountNotPositive(LedgerError, ValidationFailed):
     default_message = "The amount must be greater than zero."
 
 
+class HoldOwnedElsewhere(LedgerError, Conflict):
+    """The hold was placed by another origin (an order, risk...): only it may release it.
+    details.holder names it: {"origin": "order", "ref": "<order id>"}."""
+
+    reason = "hold_owned_elsewhere"
+    default_message = "This hold was placed by another origin; only it may post or void it."
+
+
+class KeepNotLessThanHeld(LedgerError, ValidationFailed):
+    reason = "keep_not_less_than_held"
+    default_message = "What a hold keeps must be less than what it holds, less what posts."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message, details={"keep": [message or self.default_message]})
+
+
+class OrderHoldTimeout(LedgerError, ValidationFailed):
+    reason = "order_hold_has_no_timeout"
+    default_message = "An order's hold never expires by itself: it has no timeout."
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        super().__init__(message, details={"timeout_seconds": [message or self.default_message]})
+
+
 class AccountNotEmpty(LedgerError, Conflict):
     reason = "account_not_empty"
     default_message = "Only an account with zero balances and nothing pending can close."

@@ -151,6 +151,17 @@ class Transfer(models.Model):
         HELD = "held"
         REJECTED = "rejected"
 
+    class Origin(models.TextChoices):
+        """Who asked for the transfer. Only the origin that placed a hold may release it
+        (settlement, staff and the system's jobs may release any: ledger.services.holds)."""
+
+        PARTNER_API = "partner_api", "Partner API"
+        ORDER = "order"
+        RISK = "risk"
+        SETTLEMENT = "settlement"
+        STAFF = "staff"
+        SYSTEM = "system"  # scheduled jobs and scripts (expiry, demo data)
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
@@ -182,6 +193,21 @@ class Transfer(models.Model):
         blank=True,
         db_index=False,  # the partial unique index below serves lookups (migration 0005)
         related_name="reversals",
+    )
+    # A hold made smaller (ledger.services.holds) is voided and its remainder re-held as a
+    # new pending transfer naming it here: each hold is replaced at most once.
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # the partial unique index below serves lookups
+        related_name="successors",
+        help_text="The hold this pending transfer keeps part of.",
+    )
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.SYSTEM)
+    origin_ref = models.CharField(
+        max_length=64, blank=True, default="", help_text="The origin's own id, e.g. the order's."
     )
     batch_id = models.UUIDField(null=True, blank=True, help_text="Linked transfers share it.")
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -225,6 +251,15 @@ class Transfer(models.Model):
                 condition=Q(reverses__isnull=False),
                 name="transfer_reversed_once",
             ),
+            models.UniqueConstraint(
+                fields=["replaces"],
+                condition=Q(replaces__isnull=False),
+                name="transfer_hold_replaced_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(replaces__isnull=True) | Q(kind="pending"),
+                name="transfer_only_holds_replace",
+            ),
         ]
         indexes = [
             models.Index(fields=["debit_account", "created_at"]),
@@ -233,6 +268,11 @@ class Transfer(models.Model):
                 fields=["expires_at"],
                 condition=Q(status="pending", expires_at__isnull=False),
                 name="transfer_pending_expiry",
+            ),
+            models.Index(  # holds by their origin's id (an order's); plain transfers have none
+                fields=["origin", "origin_ref"],
+                condition=~Q(origin_ref=""),
+                name="transfer_origin_ref",
             ),
         ]
 
@@ -331,6 +371,44 @@ class Adjustment(models.Model):
         asset = self.debit_account.asset
         amount = format_grouped(self.amount, scale=asset.scale)
         return f"{self.code} {amount} {asset.code} ({self.state})"
+
+
+class HoldEvent(models.Model):
+    """Outbox: one row per change of a hold (posted, voided, expired, shrunk), written in the
+    transaction that changed it, so the hold's origin can never miss it (ledger.hooks)."""
+
+    class Change(models.TextChoices):
+        POSTED = "posted"  # fully, or partly with the rest kept as `successor`
+        VOIDED = "voided"
+        EXPIRED = "expired"
+        SHRUNK = "shrunk"  # part released, the rest kept as `successor`
+
+    id = models.BigAutoField(primary_key=True)
+    origin = models.CharField(max_length=16, choices=Transfer.Origin.choices)
+    origin_ref = models.CharField(max_length=64, blank=True)
+    change = models.CharField(max_length=8, choices=Change.choices)
+    # A hold changes once (it is resolved once), so it has one event: the unique index says so.
+    hold = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    resolution = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    successor = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["hold"], name="hold_event_one_per_hold")]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(delivered_at__isnull=True), name="hold_event_undelivered"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.origin}:{self.origin_ref} {self.change} {self.hold_id}"
 
 
 class LedgerCheckRun(models.Model):

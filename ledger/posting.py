@@ -50,8 +50,9 @@ class TransferRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     pending: bool = False
     timeout_seconds: int | None = None
+    origin_ref: str = ""  # the origin's own id (an order's); the origin is the caller's
 
-    def matches(self, transfer: Transfer) -> bool:
+    def matches(self, transfer: Transfer, *, origin: str | None = None) -> bool:
         """Is `transfer` what this request would have created (an idempotent retry)?"""
         kind = Transfer.Kind.PENDING if self.pending else Transfer.Kind.SINGLE_PHASE
         timeout = self.timeout_seconds if self.pending and self.timeout_seconds else None
@@ -65,6 +66,8 @@ class TransferRequest:
             and transfer.code == self.code
             and transfer.reference == self.reference
             and metadata_canonical(transfer.metadata) == metadata_canonical(self.metadata)
+            and transfer.origin_ref == self.origin_ref
+            and (origin is None or transfer.origin == origin)
         )
 
 
@@ -85,8 +88,16 @@ class Posting:
 class PostingEngine:
     """Applies transfers one after another to `accounts` (locked rows, mutated in place)."""
 
-    def __init__(self, accounts: dict[uuid.UUID, Account], *, now: datetime, acting_user=None):
+    def __init__(
+        self,
+        accounts: dict[uuid.UUID, Account],
+        *,
+        now: datetime,
+        acting_user=None,
+        origin: str = Transfer.Origin.SYSTEM,
+    ):
         self.accounts = accounts
+        self.origin = origin
         self.now = now
         self.acting_user_id = getattr(acting_user, "pk", None)
         self.touched: dict[uuid.UUID, Account] = {}
@@ -111,6 +122,8 @@ class PostingEngine:
         for account in (debit, credit):
             if account.status != Account.Status.OPEN:
                 raise errors.AccountFrozen(details={"account": str(account.pk)})
+        if request.timeout_seconds and self.origin == Transfer.Origin.ORDER:
+            raise errors.OrderHoldTimeout()
         kind = Transfer.Kind.PENDING if request.pending else Transfer.Kind.SINGLE_PHASE
         expires_at = None
         if request.pending and request.timeout_seconds:
@@ -128,6 +141,8 @@ class PostingEngine:
             metadata=request.metadata,
             batch_id=batch_id,
             reverses_id=reverses_id,
+            origin=self.origin,
+            origin_ref=request.origin_ref,
             expires_at=expires_at,
             created_at=self.now,
             created_by_id=self.acting_user_id,
@@ -151,7 +166,13 @@ class PostingEngine:
     # --- resolving a pending transfer -----------------------------------------------------
 
     def apply_resolution(
-        self, pending: Transfer, *, kind: str, amount: int | None = None, transfer_id=None
+        self,
+        pending: Transfer,
+        *,
+        kind: str,
+        amount: int | None = None,
+        transfer_id=None,
+        origin_ref: str = "",
     ) -> Posting:
         if pending.kind != Transfer.Kind.PENDING:
             raise errors.NotAPendingTransfer()
@@ -191,10 +212,41 @@ class PostingEngine:
             reference=pending.reference,
             metadata={},
             pending_id=pending.pk,
+            origin=self.origin,
+            origin_ref=origin_ref,
             created_at=self.now,
             created_by_id=self.acting_user_id,
         )
         pending.status = RESOLUTION_STATUS[kind]
+        return self._post(transfer, debit, credit)
+
+    def apply_successor(self, resolved: Transfer, *, amount: int, successor_id=None) -> Posting:
+        """Hold `amount` again, in place of `resolved` (just posted or voided: see
+        ledger.services.holds): same accounts, terms and origin, linked by `replaces`. It
+        holds no more than was just released, so it passes any balance limit, and it is
+        allowed on a frozen account (it keeps a reservation, it takes no new money)."""
+        _check_amount(amount)
+        debit = self._account(resolved.debit_account_id)
+        credit = self._account(resolved.credit_account_id)
+        self._move(debit, credit, pending=amount)
+        transfer = Transfer(
+            id=successor_id or uuid.uuid4(),
+            kind=Transfer.Kind.PENDING,
+            status=Transfer.Status.PENDING,
+            debit_account_id=debit.pk,
+            credit_account_id=credit.pk,
+            asset_id=resolved.asset_id,
+            amount=amount,
+            code=resolved.code,
+            reference=resolved.reference,
+            metadata=resolved.metadata,
+            replaces_id=resolved.pk,
+            origin=resolved.origin,
+            origin_ref=resolved.origin_ref,
+            expires_at=resolved.expires_at,
+            created_at=self.now,
+            created_by_id=self.acting_user_id,
+        )
         return self._post(transfer, debit, credit)
 
     # --- internals ------------------------------------------------------------------------

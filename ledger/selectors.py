@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from ledger import errors
-from ledger.models import Account, Asset, Entry, Transfer
+from ledger.models import Account, Asset, Entry, HoldEvent, Transfer
 from ledger.posting import TOTALS
 
 
@@ -100,3 +100,51 @@ def transfer_get(*, partner, transfer_id) -> Transfer:
     if transfer is None:
         raise errors.TransferNotFound()
     return transfer
+
+
+# --- System side: for other apps (trading, risk, settlement), not partner-scoped ------------
+# Never call these from a partner's request: they see every partner's rows.
+
+
+def transfer_by_id(*, transfer_id) -> Transfer:
+    transfer = Transfer.objects.select_related("asset").filter(pk=transfer_id).first()
+    if transfer is None:
+        raise errors.TransferNotFound()
+    return transfer
+
+
+def account_by_id(*, account_id) -> Account:
+    account = Account.objects.select_related("asset").filter(pk=account_id).first()
+    if account is None:
+        raise errors.AccountNotFound()
+    return account
+
+
+def holds_by_origin(
+    *, origin: str, origin_ref: str | None = None, open_only: bool = True
+) -> QuerySet[Transfer]:
+    """The holds an origin placed (those of one of its ids with `origin_ref`), oldest first;
+    only those still held unless `open_only` is False."""
+    holds = Transfer.objects.filter(kind=Transfer.Kind.PENDING, origin=origin)
+    if origin_ref is not None:
+        holds = holds.filter(origin_ref=origin_ref)
+    if open_only:
+        holds = holds.filter(status=Transfer.Status.PENDING)
+    return holds.order_by("created_at", "id")
+
+
+def hold_current(*, hold_id) -> Transfer:
+    """The latest hold in the line of `hold_id`: after shrinks or partial posts that kept
+    the rest, the hold that holds it now (it may itself be resolved since)."""
+    hold = transfer_by_id(transfer_id=hold_id)
+    while (successor := Transfer.objects.filter(replaces=hold).first()) is not None:
+        hold = successor
+    return hold
+
+
+def hold_events(*, origin: str, undelivered_only: bool = False) -> QuerySet[HoldEvent]:
+    """The changes of the holds an origin placed (ledger.hooks), oldest first."""
+    events = HoldEvent.objects.filter(origin=origin)
+    if undelivered_only:
+        events = events.filter(delivered_at__isnull=True)
+    return events.order_by("id")

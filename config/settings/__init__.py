@@ -144,6 +144,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
     },
     "ledger-pending-expire": {"task": "ledger.tasks.ledger_pending_expire", "schedule": 30.0},
+    "ledger-hold-events-deliver": {
+        "task": "ledger.tasks.ledger_hold_events_deliver",
+        "schedule": 30.0,
+    },
     "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
     "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
 }

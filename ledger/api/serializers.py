@@ -229,6 +229,13 @@ class TransferSerializer(serializers.Serializer):
     )
     expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    origin = serializers.CharField(
+        help_text="Who placed it: partner_api, order, risk, settlement, staff or system."
+    )
+    origin_ref = serializers.CharField(help_text="The origin's own id, e.g. the order's.")
+    replaces_id = serializers.UUIDField(
+        allow_null=True, help_text="The hold this one keeps part of (a shrunk hold)."
+    )
 
 
 class TransferResolutionSerializer(TransferSerializer):

@@ -65,7 +65,11 @@ def test_a_transfer_moves_money_to_another_partners_account(partner_api, funded,
         "pending_id",
         "expires_at",
         "created_at",
+        "origin",
+        "origin_ref",
+        "replaces_id",
     }
+    assert (body["origin"], body["origin_ref"], body["replaces_id"]) == ("partner_api", "", None)
     assert body["debit_account"] == str(funded.pk)
     assert body["credit_account"] == str(beta_usd.pk)
     assert (body["amount"], body["asset"]) == ("250.50", "USD")

@@ -210,3 +210,42 @@ def test_two_first_uses_of_an_asset_open_its_house_accounts_once(db):
     assert all(isinstance(o, dict) for o in outcomes), outcomes
     assert {a.pk for a in outcomes[0].values()} == {a.pk for a in outcomes[1].values()}
     assert Account.objects.filter(partner=None, asset_id="CHF").count() == len(outcomes[0])
+
+
+def test_racing_shrinks_cancels_and_settlements_of_one_hold_resolve_it_once(
+    alpha_usd, beta_usd, fund
+):
+    """An order's cancel (shrink), its settlement (post part, keep the rest) and a staff
+    void race for one hold: one wins, the others are told it was resolved."""
+    from ledger.models import HoldEvent
+    from ledger.services import HoldOperation, ledger_apply, pending_transfer_shrink
+
+    fund(alpha_usd, 10_000)
+    hold = (
+        ledger_apply(
+            origin=Transfer.Origin.ORDER,
+            transfers=[_request(alpha_usd, beta_usd, 4_000, pending=True, origin_ref="ord-1")],
+        )
+        .transfers[0]
+        .transfer
+    )
+
+    def change(i):
+        if i % 3 == 0:
+            return pending_transfer_shrink(pending_id=hold.pk, keep=1_000, origin="order")
+        if i % 3 == 1:
+            op = HoldOperation(pending_id=hold.pk, action="post", amount=1_000, keep=2_000)
+            return ledger_apply(origin="settlement", hold_operations=[op]).holds[0]
+        return pending_transfer_void(pending_id=hold.pk, origin="staff")
+
+    outcomes = _race(9, change)
+
+    won = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(won) == 1, outcomes
+    assert all(isinstance(o, errors.PendingAlreadyResolved) for o in outcomes if o not in won)
+    assert Transfer.objects.filter(replaces=hold).count() <= 1
+    assert HoldEvent.objects.filter(hold=hold).count() == 1
+    alpha_usd.refresh_from_db()
+    held = Transfer.objects.filter(replaces=hold).values_list("amount", flat=True).first() or 0
+    assert alpha_usd.debits_pending == held
+    assert ledger_invariants_violations() == [] and ledger_chain_violations() == []

@@ -617,7 +617,8 @@ def test_a_partner_may_post_or_void_only_its_own_debits(funded, partner, other_p
     from core.errors import PermissionDenied
 
     alpha, beta = funded
-    pending = transfer_create(request=_request(alpha, beta, 500, pending=True))
+    # Placed by the partner itself: only the origin that placed a hold may release it.
+    pending = transfer_create(request=_request(alpha, beta, 500, pending=True), partner=partner)
     stranger = partner_create(slug="stranger", name="Stranger")
     with pytest.raises(errors.TransferNotFound):
         pending_transfer_void(pending_id=pending.pk, partner=stranger)

@@ -2,7 +2,10 @@
 
 Random single transfers, pending transfers with and without timeouts, post (full, partial,
 too much), void, expiry by the sweep job, batches (atomic and independent, good and bad
-items mixed), freeze/unfreeze/close, reversals and same-id replays run against fresh accounts
+items mixed), freeze/unfreeze/close, reversals and same-id replays, holds placed by the system,
+by a partner and by orders and released by their origin or one allowed to (others are
+refused), holds shrunk or partly posted with the rest kept (ledger_apply, with a transfer
+spending what was freed), and replays of those, run against fresh accounts
 (two assets, a house bank account without limits that funds them). An independent model in
 plain Python predicts every outcome; after every step the database must equal the model, the
 checker must find nothing, and every refused operation must have changed nothing.
@@ -41,7 +44,7 @@ from core.errors import ApplicationError, PermissionDenied
 from core.services import partner_create
 from ledger import errors, services
 from ledger.integrity import ledger_chain_violations, ledger_invariants_violations
-from ledger.models import Account, Entry, Transfer
+from ledger.models import Account, Entry, HoldEvent, Transfer
 from ledger.posting import TOTALS
 from ledger.services import LinkedTransferFailed, TransferRequest
 from ledger.tasks import ledger_pending_expire
@@ -71,6 +74,15 @@ POST, VOID, EXPIRE = (
     Transfer.Kind.EXPIRE_PENDING,
 )
 REVERSIBLE = (SINGLE, POST)
+SYSTEM, PARTNER_API, ORDER, RISK, SETTLEMENT, STAFF = (
+    Transfer.Origin.SYSTEM,
+    Transfer.Origin.PARTNER_API,
+    Transfer.Origin.ORDER,
+    Transfer.Origin.RISK,
+    Transfer.Origin.SETTLEMENT,
+    Transfer.Origin.STAFF,
+)
+RELEASES_ANY = {SYSTEM, SETTLEMENT, STAFF}
 # A non-positive amount must be refused as invalid input (a validation_error), never reach
 # the database's CHECK constraint as an IntegrityError.
 AMOUNT_INVALID = errors.AmountNotPositive
@@ -120,6 +132,9 @@ class Pend:
     asset: str
     expires_at: datetime | None
     status: str = Transfer.Status.PENDING
+    origin: str = Transfer.Origin.SYSTEM
+    origin_ref: str = ""
+    replaces: uuid.UUID | None = None
 
 
 @dataclass
@@ -142,9 +157,19 @@ class Model:
     resolution_of: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     requests: list[TransferRequest] = field(default_factory=list)  # applied ones
     count: int = 0  # transfers touching this example's partner accounts
+    events: int = 0  # hold changes: each must leave exactly one HoldEvent (the outbox)
+    # A shrunk or partly posted hold: pending id -> (resolution id, successor id, keep).
+    kept: dict[uuid.UUID, tuple] = field(default_factory=dict)
 
 
-def signature(request: TransferRequest) -> tuple:
+def origin_of(partner_id, origin=None) -> str:
+    """The origin a service call records (ledger.services.transfers.origin_of)."""
+    if origin is not None:
+        return origin
+    return Transfer.Origin.PARTNER_API if partner_id is not None else Transfer.Origin.SYSTEM
+
+
+def signature(request: TransferRequest, origin: str) -> tuple:
     timeout = request.timeout_seconds if request.pending and request.timeout_seconds else None
     return (
         PENDING if request.pending else SINGLE,
@@ -156,6 +181,8 @@ def signature(request: TransferRequest) -> tuple:
         request.reference,
         json.dumps(request.metadata, sort_keys=True),
         timeout,
+        origin,
+        request.origin_ref,
     )
 
 
@@ -202,35 +229,45 @@ def new_transfer_errors(m: Model, request: TransferRequest, partner_id) -> set[t
     return found
 
 
-def apply_new(m: Model, request: TransferRequest, transfer_id, *, now):
+def apply_new(m: Model, request: TransferRequest, transfer_id, *, now, origin):
     debit = m.accounts[request.debit_account_id]
     credit = m.accounts[request.credit_account_id]
     side = "pending" if request.pending else "posted"
     debit.totals, credit.totals, _ = moved(m, debit, credit, **{side: request.amount})
     m.count += 1
-    m.known[transfer_id] = signature(request)
+    m.known[transfer_id] = signature(request, origin)
     if request.pending:
         m.kinds[transfer_id] = PENDING
         expires_at = (
             now + timedelta(seconds=request.timeout_seconds) if (request.timeout_seconds) else None
         )
         m.pendings[transfer_id] = Pend(
-            debit.pk, credit.pk, request.amount, request.asset, expires_at
+            debit.pk,
+            credit.pk,
+            request.amount,
+            request.asset,
+            expires_at,
+            origin=origin,
+            origin_ref=request.origin_ref,
         )
     else:
         m.kinds[transfer_id] = SINGLE
         m.posted[transfer_id] = Posted(debit.pk, credit.pk, request.amount, request.asset)
 
 
-def request_outcome(m: Model, request: TransferRequest, partner_id):
+def request_outcome(m: Model, request: TransferRequest, partner_id, origin=None):
     """('replay', id) | ('conflict', {TransferExistsWithDifferentFields}) | ('new', errors)."""
     if request.id is not None and request.id in m.known:
         earlier = m.known[request.id]
         owner = m.accounts[earlier[1]].partner_id if earlier[1] in m.accounts else None
-        if earlier == signature(request) and (partner_id is None or owner == partner_id):
+        same = earlier == signature(request, origin_of(partner_id, origin))
+        if same and (partner_id is None or owner == partner_id):
             return "replay", set()
         return "conflict", {errors.TransferExistsWithDifferentFields}
-    return "new", new_transfer_errors(m, request, partner_id)
+    found = new_transfer_errors(m, request, partner_id)
+    if origin == Transfer.Origin.ORDER and request.pending and request.timeout_seconds:
+        found.add(errors.OrderHoldTimeout)  # an order's hold never expires by itself
+    return "new", found
 
 
 # --- Strategies ------------------------------------------------------------------------------
@@ -275,7 +312,13 @@ hold_amounts = st.one_of(
 )
 # The arguments of hold(): post and void may place a fresh hold first and resolve that one
 # (with swarm testing, a run may otherwise rarely have a pending transfer at hand).
-holds = st.tuples(partner_account_index, st.integers(0, N_ACCOUNTS), hold_amounts, timeouts)
+# Who places it: the system (no partner), the debited partner through the API, an order.
+placers = st.sampled_from([None, None, "debit_owner", "order", "order"])
+holds = st.tuples(
+    partner_account_index, st.integers(0, N_ACCOUNTS), hold_amounts, timeouts, placers
+)
+# Who releases it, when no partner does: the system's jobs, an app, settlement.
+releasers = st.sampled_from([SYSTEM, SYSTEM, ORDER, ORDER, RISK, SETTLEMENT])
 resolution_targets = st.sampled_from(
     ["fresh", "fresh", "open", "open", "pending", "any", "unknown"]
 )
@@ -423,8 +466,9 @@ class LedgerMachine(RuleBasedStateMachine):
             return list(self.m.known)[pick % len(self.m.known)]
         return uuid.uuid4()
 
-    def _record(self, request: TransferRequest, transfer):
-        apply_new(self.m, request, transfer.pk, now=self.clock.now)
+    def _record(self, request: TransferRequest, transfer, *, origin):
+        assert transfer.origin == origin and transfer.origin_ref == request.origin_ref
+        apply_new(self.m, request, transfer.pk, now=self.clock.now, origin=origin)
         if request.pending:
             assert transfer.expires_at == self.m.pendings[transfer.pk].expires_at
         if request.id is not None:
@@ -447,7 +491,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 amount=amounts[5],
                 asset="USD",
             )
-            self._record(request, services.transfer_create(request=request))
+            self._record(request, services.transfer_create(request=request), origin=SYSTEM)
 
     @rule(index=partner_account_index, amount=st.integers(1, 100_000))
     def deposit(self, index, amount):
@@ -467,7 +511,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if transfer is not None:
             assert transfer.pk == request.id and transfer.status == Transfer.Status.POSTED
-            self._record(request, transfer)
+            self._record(request, transfer, origin=SYSTEM)
 
     @rule(item=items, partner_mode=partner_modes)
     def transfer(self, item, partner_mode):
@@ -488,18 +532,38 @@ class LedgerMachine(RuleBasedStateMachine):
             assert transfer.pk == request.id
         wanted = Transfer.Status.PENDING if request.pending else Transfer.Status.POSTED
         assert transfer.status == wanted
-        self._record(request, transfer)
+        self._record(request, transfer, origin=origin_of(getattr(partner, "pk", None)))
 
     @rule(
         debit=partner_account_index,
         peer=st.integers(0, N_ACCOUNTS),
         amount=hold_amounts,
         timeout=timeouts,
+        placer=placers,
     )
-    def hold(self, debit, peer, amount, timeout):
+    def hold(self, debit, peer, amount, timeout, placer):
         """A pending transfer that usually succeeds: what post, void and expire work on."""
         item = (debit, ("peer", peer), amount, "debit", True, timeout, "fresh", "hold")
-        self.transfer(item, None)
+        if placer != "order":
+            self.transfer(item, placer)
+            return
+        request = self._request(item, prev=None)
+        # Now and then with a timeout, which an order's hold may not have.
+        timeout = request.timeout_seconds if request.timeout_seconds == 10 else None
+        request = TransferRequest(
+            **{**request.__dict__, "origin_ref": f"ord-{debit}-{peer}", "timeout_seconds": timeout}
+        )
+        _, expected = request_outcome(self.m, request, None, origin=ORDER)
+        applied, _ = self._run(
+            expected,
+            lambda: services.ledger_apply(origin=ORDER, transfers=[request]),
+            f"order-hold {request}",
+        )
+        if applied is not None:
+            (result,) = applied.transfers
+            assert result.transfer.status == Transfer.Status.PENDING
+            assert result.transfer.expires_at is None
+            self._record(request, result.transfer, origin=ORDER)
 
     @rule(
         mode=st.sampled_from(["same", "amount", "reference", "metadata", "timeout", "kind"]),
@@ -579,7 +643,13 @@ class LedgerMachine(RuleBasedStateMachine):
             outcome, expected = request_outcome(sim, request, partner_id)
             predicted.append((outcome, expected))
             if outcome == "new" and not expected:
-                apply_new(sim, request, request.id or uuid.uuid4(), now=self.clock.now)
+                apply_new(
+                    sim,
+                    request,
+                    request.id or uuid.uuid4(),
+                    now=self.clock.now,
+                    origin=origin_of(partner_id),
+                )
                 if request.id is not None:
                     sim.requests.append(request)
             elif expected and atomic:
@@ -614,7 +684,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if request.id is not None:
                 assert result.transfer.pk == request.id
             if outcome == "new":
-                self._record(request, result.transfer)
+                self._record(request, result.transfer, origin=origin_of(partner_id))
                 batch_ids.add(result.transfer.batch_id)
         if batch_ids:
             # Linked transfers share one batch id; independent ones are not linked.
@@ -645,18 +715,19 @@ class LedgerMachine(RuleBasedStateMachine):
             return uuid.uuid4()
         return pool[pick % len(pool)]
 
-    def _resolution_expected(self, transfer_id, kind, amount, partner, resolution_id):
+    def _resolution_expected(self, transfer_id, kind, amount, partner, resolution_id, origin=None):
         """(errors the rules allow, is it a replay of an earlier resolution)."""
         if transfer_id not in self.m.kinds:
             return {errors.TransferNotFound}, False
         sig = self.m.known[transfer_id]
         debit, credit = self.m.accounts[sig[1]], self.m.accounts[sig[2]]
-        if partner is not None:
-            if partner.pk not in (debit.partner_id, credit.partner_id):
-                return {errors.TransferNotFound}, False
-            if debit.partner_id != partner.pk:
-                return {PermissionDenied}, False
         pend = self.m.pendings.get(transfer_id)
+        if partner is not None and partner.pk not in (debit.partner_id, credit.partner_id):
+            return {errors.TransferNotFound}, False
+        if self._holder_refuses(pend, origin_of(getattr(partner, "pk", None), origin)):
+            return {errors.HoldOwnedElsewhere}, False
+        if partner is not None and debit.partner_id != partner.pk:
+            return {PermissionDenied}, False
         found = set()
         if resolution_id is not None and resolution_id in self.m.known and pend is not None:
             # The same resolution again (same id, kind and amount) returns what it made;
@@ -667,6 +738,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.m.resolution_of.get(resolution_id) == transfer_id
                 and earlier[0] == kind
                 and (earlier[3] == wanted)
+                and self.m.kept.get(transfer_id, (None, None, 0))[1] is None  # kept nothing
             ):
                 return set(), True
             found.add(errors.TransferExistsWithDifferentFields)
@@ -705,11 +777,13 @@ class LedgerMachine(RuleBasedStateMachine):
             EXPIRE: Transfer.Status.EXPIRED,
         }[kind]
         self.m.count += 1
+        self.m.events += 1
         if resolution is not None:
             assert resolution.pending_id == transfer_id and resolution.kind == kind
             self.m.known[resolution.pk] = (kind, pend.debit, pend.credit, resolution.amount)
             self.m.kinds[resolution.pk] = kind
             self.m.resolution_of[resolution.pk] = transfer_id
+            self.m.kept[transfer_id] = (resolution.pk, None, 0)
             if kind == POST:
                 assert resolution.amount == posted
                 self.m.posted[resolution.pk] = Posted(pend.debit, pend.credit, posted, pend.asset)
@@ -722,8 +796,9 @@ class LedgerMachine(RuleBasedStateMachine):
         fraction=st.floats(0.01, 1.0),
         id_mode=resolution_id_modes,
         partner_mode=partner_modes,
+        releaser=releasers,
     )
-    def post(self, which, new_hold, pick, amount_mode, fraction, id_mode, partner_mode):
+    def post(self, which, new_hold, pick, amount_mode, fraction, id_mode, partner_mode, releaser):
         transfer_id = self._pick_transfer(which, pick, new_hold)
         pend = self.m.pendings.get(transfer_id)
         full = pend.amount if pend else 100
@@ -737,15 +812,20 @@ class LedgerMachine(RuleBasedStateMachine):
         sig = self.m.known.get(transfer_id)
         partner = self._partner(partner_mode, sig[1], sig[2]) if sig else None
         resolution_id = self._resolution_id(id_mode, pick, transfer_id)
+        origin = None if partner is not None else releaser
         expected, replay = self._resolution_expected(
-            transfer_id, POST, amount, partner, resolution_id
+            transfer_id, POST, amount, partner, resolution_id, origin
         )
         transfer, _ = self._run(
             expected,
             lambda: services.pending_transfer_post(
-                pending_id=transfer_id, amount=amount, transfer_id=resolution_id, partner=partner
+                pending_id=transfer_id,
+                amount=amount,
+                transfer_id=resolution_id,
+                partner=partner,
+                origin=origin,
             ),
-            f"post {transfer_id} amount={amount} id={resolution_id} partner={partner}",
+            f"post {transfer_id} amount={amount} id={resolution_id} partner={partner} {origin}",
         )
         if replay:
             assert transfer.pk == resolution_id
@@ -758,26 +838,264 @@ class LedgerMachine(RuleBasedStateMachine):
         pick=st.integers(0, 10_000),
         id_mode=resolution_id_modes,
         partner_mode=partner_modes,
+        releaser=releasers,
     )
-    def void(self, which, new_hold, pick, id_mode, partner_mode):
+    def void(self, which, new_hold, pick, id_mode, partner_mode, releaser):
         transfer_id = self._pick_transfer(which, pick, new_hold)
         sig = self.m.known.get(transfer_id)
         partner = self._partner(partner_mode, sig[1], sig[2]) if sig else None
         resolution_id = self._resolution_id(id_mode, pick, transfer_id)
+        origin = None if partner is not None else releaser
         expected, replay = self._resolution_expected(
-            transfer_id, VOID, None, partner, resolution_id
+            transfer_id, VOID, None, partner, resolution_id, origin
         )
         transfer, _ = self._run(
             expected,
             lambda: services.pending_transfer_void(
-                pending_id=transfer_id, transfer_id=resolution_id, partner=partner
+                pending_id=transfer_id, transfer_id=resolution_id, partner=partner, origin=origin
             ),
-            f"void {transfer_id} id={resolution_id} partner={partner}",
+            f"void {transfer_id} id={resolution_id} partner={partner} {origin}",
         )
         if replay:
             assert transfer.pk == resolution_id
         elif transfer is not None:
             self._resolve(transfer_id, VOID, None, transfer)
+
+    # --- rules: holds kept in part (shrink; post part, keep the rest) -----------------------
+
+    def _holder_refuses(self, pend, origin) -> bool:
+        """Only the origin that placed a hold releases it, or settlement, staff, the system."""
+        return pend is not None and origin not in RELEASES_ANY and pend.origin != origin
+
+    def _keep_expected(self, transfer_id, action, amount, keep, origin, ids):
+        """(the error the rules give, or None; the earlier change if this is a replay)."""
+        kind = POST if action == "post" else VOID
+        if transfer_id not in self.m.kinds:
+            return errors.TransferNotFound, None
+        pend = self.m.pendings.get(transfer_id)
+        if self._holder_refuses(pend, origin):
+            return errors.HoldOwnedElsewhere, None
+        resolution_id, successor_id = ids
+        if any(i is not None and i in self.m.known for i in ids):
+            earlier = self.m.kept.get(transfer_id) if pend is not None else None
+            if earlier is not None and earlier[1] is not None:
+                wanted = (
+                    (amount if amount is not None else pend.amount - keep)
+                    if kind == POST
+                    else pend.amount
+                )
+                resolution = self.m.known[earlier[0]]
+                if (
+                    earlier[2] == keep
+                    and resolution_id in (None, earlier[0])
+                    and successor_id in (None, earlier[1])
+                    and (resolution[0], resolution[3]) == (kind, wanted)
+                ):
+                    return None, earlier
+            return errors.TransferExistsWithDifferentFields, None
+        if pend is None:
+            return errors.NotAPendingTransfer, None
+        if pend.status == Transfer.Status.EXPIRED:
+            return errors.PendingTransferExpired, None
+        if pend.status != Transfer.Status.PENDING:
+            return errors.PendingAlreadyResolved, None
+        if pend.expires_at is not None and pend.expires_at <= self.clock.now:
+            return errors.PendingTransferExpired, None
+        posted = 0
+        if kind == POST:
+            posted = amount if amount is not None else pend.amount - keep
+            if posted <= 0:
+                return AMOUNT_INVALID, None
+            if posted > pend.amount:
+                return errors.AmountExceedsPending, None
+            debit, credit = self.m.accounts[pend.debit], self.m.accounts[pend.credit]
+            if debit.status != OPEN or credit.status != OPEN:
+                return errors.AccountFrozen, None
+        most = pend.amount - posted if kind == POST else pend.amount - 1
+        if keep > most:
+            return errors.KeepNotLessThanHeld, None
+        return None, None
+
+    def _kept(self, transfer_id, kind, amount, keep, change):
+        """The model after a change that kept `keep` of the hold as `change.successor`."""
+        self._resolve(transfer_id, kind, amount, change.resolution)
+        pend = self.m.pendings[transfer_id]
+        successor = change.successor
+        if not keep:
+            assert successor is None
+            return
+        assert successor.replaces_id == transfer_id and successor.amount == keep
+        assert (successor.origin, successor.origin_ref) == (pend.origin, pend.origin_ref)
+        assert successor.expires_at == pend.expires_at
+        debit, credit = self.m.accounts[pend.debit], self.m.accounts[pend.credit]
+        debit.totals, credit.totals, broken = moved(self.m, debit, credit, pending=keep)
+        assert not broken, "keeping part of a hold can never break a limit"
+        self.m.count += 1
+        self.m.kinds[successor.pk] = PENDING
+        self.m.known[successor.pk] = (PENDING, pend.debit, pend.credit, keep, "successor")
+        self.m.pendings[successor.pk] = Pend(
+            pend.debit,
+            pend.credit,
+            keep,
+            pend.asset,
+            pend.expires_at,
+            origin=pend.origin,
+            origin_ref=pend.origin_ref,
+            replaces=transfer_id,
+        )
+        self.m.kept[transfer_id] = (change.resolution.pk, successor.pk, keep)
+
+    def _kept_one(self, pick):
+        """A hold already kept in part (to do the same operation again), if any."""
+        kept = [pk for pk, (_, successor, _) in self.m.kept.items() if successor]
+        return kept[pick % len(kept)] if kept else None
+
+    def _keep_ids(self, mode, transfer_id, pick):
+        if mode == "own" and transfer_id in self.m.kept and self.m.kept[transfer_id][1]:
+            resolution_id, successor_id, _ = self.m.kept[transfer_id]
+            return resolution_id, successor_id
+        if mode == "collide" and self.m.known:
+            return list(self.m.known)[pick % len(self.m.known)], uuid.uuid4()
+        if mode == "fresh":
+            return uuid.uuid4(), uuid.uuid4()
+        return None, None
+
+    @rule(
+        which=resolution_targets,
+        new_hold=holds,
+        pick=st.integers(0, 10_000),
+        keep_mode=st.sampled_from(["some", "some", "one", "all_but_one", "all", "zero"]),
+        fraction=st.floats(0.01, 1.0),
+        id_mode=st.sampled_from([None, "fresh", "fresh", "own", "own", "collide"]),
+        origin=st.one_of(st.just("placer"), releasers),
+    )
+    def shrink(self, which, new_hold, pick, keep_mode, fraction, id_mode, origin):
+        transfer_id = self._kept_one(pick) if id_mode == "own" else None
+        transfer_id = transfer_id or self._pick_transfer(which, pick, new_hold)
+        pend = self.m.pendings.get(transfer_id)
+        if origin == "placer":  # the hold's own origin: an order shrinking its own hold
+            origin = pend.origin if pend else ORDER
+        if id_mode == "own" and transfer_id in self.m.kept:  # the same shrink again
+            keep = self.m.kept[transfer_id][2] or 1
+        else:
+            full = pend.amount if pend else 100
+            keep = {
+                "some": max(1, int(full * fraction)),
+                "one": 1,
+                "all_but_one": full - 1,
+                "all": full,
+                "zero": 0,
+            }[keep_mode]
+        ids = self._keep_ids(id_mode, transfer_id, pick)
+        if keep <= 0:
+            error, earlier = errors.KeepNotLessThanHeld, None
+        else:
+            error, earlier = self._keep_expected(transfer_id, "void", None, keep, origin, ids)
+        change, _ = self._run(
+            {error} if error else set(),
+            lambda: services.pending_transfer_shrink(
+                pending_id=transfer_id,
+                keep=keep,
+                origin=origin,
+                transfer_id=ids[0],
+                successor_id=ids[1],
+            ),
+            f"shrink {transfer_id} keep={keep} ids={ids} {origin}",
+        )
+        if change is None:
+            return
+        if earlier is not None:
+            assert change.replayed
+            assert (change.resolution.pk, change.successor.pk) == earlier[:2]
+            OUTCOMES["shrink: (replayed)"] += 1
+            return
+        assert not change.replayed
+        if ids[0] is not None:
+            assert (change.resolution.pk, change.successor.pk) == ids
+        self._kept(transfer_id, VOID, None, keep, change)
+
+    @rule(
+        which=resolution_targets,
+        new_hold=holds,
+        pick=st.integers(0, 10_000),
+        amount_mode=st.sampled_from(["none", "partial", "partial", "full", "over"]),
+        keep_mode=st.sampled_from(["rest", "rest", "less", "none", "too_much"]),
+        fraction=st.floats(0.01, 1.0),
+        id_mode=st.sampled_from([None, "fresh", "own", "collide"]),
+        origin=st.sampled_from(["placer", SETTLEMENT, SETTLEMENT, ORDER, RISK]),
+        spend=st.one_of(st.none(), items),
+    )
+    def settle(
+        self, which, new_hold, pick, amount_mode, keep_mode, fraction, id_mode, origin, spend
+    ):
+        """ledger_apply: post part of a hold and keep the rest held, then (maybe) a new
+        transfer, all or nothing, in one transaction."""
+        transfer_id = self._kept_one(pick) if id_mode == "own" else None
+        transfer_id = transfer_id or self._pick_transfer(which, pick, new_hold)
+        pend = self.m.pendings.get(transfer_id)
+        if origin == "placer":
+            origin = pend.origin if pend else SETTLEMENT
+        full = pend.amount if pend else 100
+        amount = {
+            "none": None,
+            "partial": max(1, int(full * fraction)),
+            "full": full,
+            "over": full + 1,
+        }[amount_mode]
+        base = amount if amount is not None else full // 2
+        keep = max(
+            0,
+            {"rest": full - base, "less": full - base - 1, "none": 0, "too_much": full - base + 1}[
+                keep_mode
+            ],
+        )
+        if id_mode == "own" and self.m.kept.get(transfer_id, (None, None))[1] is not None:
+            keep = self.m.kept[transfer_id][2]  # the same operation again
+        ids = self._keep_ids(id_mode, transfer_id, pick) if keep else (None, None)
+        op = services.HoldOperation(
+            pending_id=transfer_id,
+            action=services.HoldOperation.POST,
+            amount=amount,
+            keep=keep,
+            transfer_id=ids[0],
+            successor_id=ids[1],
+        )
+        error, earlier = self._keep_expected(transfer_id, "post", amount, keep, origin, ids)
+        posted = amount if amount is not None else full - keep
+        request, outcome, expected = None, None, {error} if error else set()
+        if spend is not None and error is None:
+            request = self._request(spend, prev=None)
+            sim = copy.deepcopy(self.m)
+            if earlier is None:  # the hold operation runs first: what it frees is there
+                held = sim.pendings[transfer_id]
+                debit, credit = sim.accounts[held.debit], sim.accounts[held.credit]
+                debit.totals, credit.totals, _ = moved(
+                    sim, debit, credit, pending=keep - held.amount, posted=posted
+                )
+            outcome, expected = request_outcome(sim, request, None, origin=origin)
+        applied, _ = self._run(
+            expected,
+            lambda: services.ledger_apply(
+                origin=origin,
+                hold_operations=[op],
+                transfers=[request] if request is not None else [],
+            ),
+            f"settle {op} then {request} {origin}",
+        )
+        if applied is None:
+            return
+        (change,) = applied.holds
+        if earlier is not None:
+            assert change.replayed and change.resolution.pk == earlier[0]
+            OUTCOMES["settle: (replayed)"] += 1
+        else:
+            assert not change.replayed and change.resolution.origin == origin
+            self._kept(transfer_id, POST, posted, keep, change)
+        if request is not None:
+            (result,) = applied.transfers
+            assert result.replayed == (outcome == "replay")
+            if outcome == "new":
+                self._record(request, result.transfer, origin=origin)
 
     @rule(seconds=st.sampled_from([1, 9, 10, 11, 60, 99, 100, 500]))
     def time_passes(self, seconds):
@@ -891,7 +1209,7 @@ class LedgerMachine(RuleBasedStateMachine):
             code="reversal",
             reference=reversal.reference,
         )
-        apply_new(self.m, request, reversal.pk, now=self.clock.now)
+        apply_new(self.m, request, reversal.pk, now=self.clock.now, origin=STAFF)
         posted.reversed = True
 
     # --- invariants ------------------------------------------------------------------------
@@ -912,6 +1230,13 @@ class LedgerMachine(RuleBasedStateMachine):
         assert statuses == {pk: p.status for pk, p in self.m.pendings.items()}
         mine = Q(debit_account_id__in=self.mine) | Q(credit_account_id__in=self.mine)
         assert Transfer.objects.filter(mine).count() == self.m.count
+        # Every change of a hold told its origin once: one outbox row each, none for others.
+        events = HoldEvent.objects.filter(hold_id__in=list(self.m.pendings))
+        assert events.count() == self.m.events
+        successors = dict(
+            Transfer.objects.filter(pk__in=list(self.m.pendings)).values_list("pk", "replaces_id")
+        )
+        assert successors == {pk: p.replaces for pk, p in self.m.pendings.items()}
 
     @invariant()
     def model_balances(self):

@@ -15,6 +15,7 @@ from ledger.api.serializers import (
     batch_item_result,
     transfer_requests_parse,
 )
+from ledger.models import Transfer
 from ledger.services import transfer_batch_create
 
 MAX_BATCH = 1000
@@ -75,6 +76,7 @@ class TransferBatchApi(PartnerApi):
                     atomic=atomic,
                     partner=self.partner,
                     acting_user=request.user,
+                    origin=Transfer.Origin.PARTNER_API,
                 )
             except errors.BatchRejected as exc:  # its results hold exceptions: make them JSON
                 raise errors.BatchRejected(

@@ -24,6 +24,7 @@ from ledger.api.serializers import (
     TransferSerializer,
     minor_units,
 )
+from ledger.models import Transfer
 from ledger.selectors import transfer_get, transfer_list
 from ledger.services import pending_transfer_post, pending_transfer_void, transfer_apply
 
@@ -90,7 +91,10 @@ class TransferCreateApi(PartnerApi):
         payload.is_valid(raise_exception=True)
         transfer_request = TransferInputSerializer.transfer_request(payload.validated_data)
         result = transfer_apply(
-            request=transfer_request, partner=self.partner, acting_user=request.user
+            request=transfer_request,
+            partner=self.partner,
+            acting_user=request.user,
+            origin=Transfer.Origin.PARTNER_API,
         )
         answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
         return Response(TransferSerializer(result.transfer).data, status=answer)
@@ -146,6 +150,7 @@ class TransferPostApi(PartnerApi):
             transfer_id=payload.validated_data.get("id"),
             partner=self.partner,
             acting_user=request.user,
+            origin=Transfer.Origin.PARTNER_API,
         )
         return Response(TransferResolutionSerializer(transfer).data)
 
@@ -175,5 +180,6 @@ class TransferVoidApi(PartnerApi):
             transfer_id=payload.validated_data.get("id"),
             partner=self.partner,
             acting_user=request.user,
+            origin=Transfer.Origin.PARTNER_API,
         )
         return Response(TransferResolutionSerializer(transfer).data)

@@ -1,0 +1,171 @@
+"""The ledger's one write pass, behind every public service that moves money: lock every
+touched account once (ledger.locking, id order), apply hold operations then new transfers in
+the posting engine, write the rows, record the hold events. Private to ledger.services."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from ledger import errors
+from ledger.hooks import hold_events_record
+from ledger.locking import accounts_lock
+from ledger.models import Transfer
+from ledger.posting import TOTALS, Posting, PostingEngine
+from ledger.services import _holdops
+from ledger.storage import postings_write
+
+DEADLOCK_DETECTED = "40P01"
+
+
+@dataclass
+class BatchItemResult:
+    index: int
+    transfer: Transfer | None = None
+    error: errors.LedgerError | None = None
+    replayed: bool = False  # the id existed already with the same fields
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class LinkedTransferFailed(errors.LedgerError, errors.BusinessRuleViolation):
+    code = "linked_transfer_failed"
+    reason = "linked_transfer_failed"
+    default_message = "Not applied: another transfer in the atomic batch failed."
+
+
+class _IdsExist(Exception):
+    """A pass without the lookup met ids that exist: redo it with the lookup."""
+
+
+def apply(
+    requests=(),
+    operations=(),
+    *,
+    atomic: bool,
+    partner,
+    acting_user,
+    origin: str,
+    batch: bool,
+) -> tuple[list[BatchItemResult], list[_holdops.HoldChange]]:
+    """One transaction. Client ids are nearly always new, so the first pass does not look
+    them up: a replayed id is refused by the unique key at the insert (or an item fails, and
+    we look then), and the pass is redone with the lookup. A concurrent request may still
+    insert one of our ids between that lookup and our insert; the key stops it, and the last
+    pass answers it as a replay."""
+    holds = _holdops.holds_read(operations, partner=partner, origin=origin) if operations else {}
+    lookup = False
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _apply_locked(
+                    requests,
+                    operations,
+                    holds=holds,
+                    atomic=atomic,
+                    partner=partner,
+                    acting_user=acting_user,
+                    origin=origin,
+                    batch=batch,
+                    lookup=lookup,
+                )
+        except (IntegrityError, _IdsExist):
+            if attempt == 2:
+                raise
+            lookup = True
+        except OperationalError as exc:
+            # Two batches sharing client ids in different orders can each wait on the
+            # other's uncommitted rows; PostgreSQL undoes one. It runs again, with the lookup.
+            if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+                raise
+            lookup = True
+    raise AssertionError("unreachable")
+
+
+def _apply_locked(
+    requests, operations, *, holds, atomic, partner, acting_user, origin, batch, lookup
+):
+    account_ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+    for hold in holds.values():
+        account_ids |= {hold.debit_account_id, hold.credit_account_id}
+    accounts = accounts_lock(account_ids)
+    engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user, origin=origin)
+    postings, resolved, changes, drafts = [], {}, [], []
+    if operations:
+        locked_holds = Transfer.objects.in_bulk(list(holds))  # statuses, read under the locks
+        for op in operations:
+            hold = resolved.get(op.pending_id) or locked_holds[op.pending_id]
+            change = _holdops.operation_replay(op, hold)
+            if change is None:
+                change, made = _holdops.operation_apply(engine, op, hold)
+                postings += made
+                resolved[hold.pk] = hold
+                drafts.append(_holdops.event_draft(op, change))
+            changes.append(change)
+
+    client_ids = [r.id for r in requests if r.id is not None]
+    existing = Transfer.objects.in_bulk(client_ids) if client_ids and lookup else {}
+    looked_up = lookup or not client_ids
+    batch_id = uuid.uuid4() if batch and atomic and len(requests) > 1 else None
+    partner_id = partner.pk if partner is not None else None
+    results = []
+    for index, request in enumerate(requests):
+        result = BatchItemResult(index=index)
+        earlier = existing.get(request.id) if request.id is not None else None
+        try:
+            if earlier is not None:
+                if not request.matches(earlier, origin=origin) or (
+                    partner_id is not None
+                    and accounts[earlier.debit_account_id].partner_id != partner_id
+                ):
+                    raise errors.TransferExistsWithDifferentFields(details={"id": str(request.id)})
+                result.transfer, result.replayed = earlier, True
+            else:
+                posting = engine.apply_new(request, partner_id=partner_id, batch_id=batch_id)
+                postings.append(posting)
+                existing[posting.transfer.pk] = posting.transfer
+                result.transfer = posting.transfer
+        except errors.LedgerError as exc:
+            if not looked_up:  # the answer may be "that id exists": errors wait for the lookup
+                if Transfer.objects.filter(pk__in=client_ids).exists():
+                    raise _IdsExist() from exc
+                looked_up = True
+            result.error = exc
+            if atomic:
+                results.append(result)
+                _reject_atomic(requests, results, batch=batch)
+        results.append(result)
+    write(postings, engine, resolved=resolved.values())
+    hold_events_record(drafts=drafts, now=engine.now)
+    return results, changes
+
+
+def _reject_atomic(requests, results, *, batch):
+    cause = results[-1]  # the item that failed; the ones before it are undone with it
+    if not batch:  # a single transfer, or ledger_apply: the failing transfer's own error
+        raise cause.error
+    failed = {r.index: r for r in results}
+    final = [
+        failed.get(i) or BatchItemResult(index=i, error=LinkedTransferFailed())
+        for i in range(len(requests))
+    ]
+    for item in final:  # successes before the failure are undone with the transaction
+        if item.error is None:
+            item.transfer, item.error = None, LinkedTransferFailed()
+    raise errors.BatchRejected(results=final, cause=cause.error, index=cause.index)
+
+
+def write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> None:
+    if not postings:
+        return
+    postings_write(
+        [p.transfer for p in postings],
+        [entry for p in postings for entry in p.entries],
+        list(engine.touched.values()),
+        [*TOTALS, "chain_head"],
+    )
+    for pending in resolved:
+        Transfer.objects.filter(pk=pending.pk).update(status=pending.status)

@@ -85,7 +85,7 @@ def _proposal_record(*, acting_user, **fields) -> Adjustment:
     return adjustment
 
 
-def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
+def adjustment_approve(*, adjustment: Adjustment, acting_user, reason: str = "") -> Adjustment:
     """Approve and post, in one transaction. The proposer can never approve their own."""
     with transaction.atomic():
         locked = _lock_proposed(adjustment, acting_user)
@@ -96,7 +96,7 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
                 reference=f"adjustment {locked.pk}",
                 acting_user=acting_user,
             )
-            _decide(locked, Adjustment.State.APPROVED, acting_user)
+            _decide(locked, Adjustment.State.APPROVED, acting_user, reason)
             return locked
         request = TransferRequest(
             id=locked.pk,  # the adjustment's id: it can post at most once
@@ -112,14 +112,14 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
             [request], atomic=True, partner=None, acting_user=acting_user, batch=False
         )
         locked.transfer = result.transfer
-        _decide(locked, Adjustment.State.APPROVED, acting_user)
+        _decide(locked, Adjustment.State.APPROVED, acting_user, reason)
     return locked
 
 
 @transaction.atomic
-def adjustment_reject(*, adjustment: Adjustment, acting_user) -> Adjustment:
+def adjustment_reject(*, adjustment: Adjustment, acting_user, reason: str = "") -> Adjustment:
     locked = _lock_proposed(adjustment, acting_user)
-    _decide(locked, Adjustment.State.REJECTED, acting_user)
+    _decide(locked, Adjustment.State.REJECTED, acting_user, reason)
     return locked
 
 
@@ -139,7 +139,7 @@ def adjustment_four_eyes_check(*, adjustment: Adjustment, acting_user) -> None:
         raise errors.FourEyesViolation()
 
 
-def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
+def _decide(adjustment: Adjustment, state: str, acting_user, reason: str) -> None:
     adjustment.state = state
     adjustment.decided_by = acting_user
     adjustment.decided_at = timezone.now()
@@ -149,5 +149,5 @@ def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
         action=f"adjustment.{state}",
         target=adjustment,
         before={"state": Adjustment.State.PROPOSED},
-        after={"state": state, "transfer": str(adjustment.transfer_id or "")},
+        after={"state": state, "transfer": str(adjustment.transfer_id or ""), "reason": reason},
     )

@@ -200,7 +200,7 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         pass  # no relations beyond the foreign keys the service has written
 
     def has_decide_permission(self, request):
-        return request.user.has_perm("ledger.change_adjustment")
+        return self.has_right(request, "decide")
 
     @admin.action(description="Approve (posts the transfer)", permissions=["decide"])
     def approve(self, request, queryset):
@@ -243,11 +243,12 @@ class AdjustmentAdmin(ReadOnlyLedgerAdmin):
         )
         if confirm is not None:
             return confirm
+        reason = request.POST["reason"].strip()
         run_each(
             self,
             request,
             adjustments,
-            lambda a: service(adjustment=a, acting_user=request.user),
+            lambda a: service(adjustment=a, acting_user=request.user, reason=reason),
             done=done,
         )
         return None

@@ -151,7 +151,7 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"fields": ("username", "partner", "password1", "password2")}),)
     actions = ["revoke_all_sessions"]
-    url_rights = {"password_change": "change"}
+    url_rights = {"auth_user_password_change": "change"}  # Django's name, whatever the model
 
     def has_add_permission(self, request):
         return request.user.is_superuser

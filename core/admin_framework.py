@@ -9,6 +9,7 @@ from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 
@@ -40,6 +41,22 @@ _with_action_rights(
     run_tasks=("change",),  # any task with any arguments: the console's "run now" is narrower
 )
 _with_action_rights(AccessAttempt, cleanup_expired_attempts=("delete",))
+
+
+def _axes_cleanup_at_now(cleanup):
+    # axes reads the cool-off threshold from the time its middleware stamps on a login
+    # request; from the console there is none, and the action was a 500.
+    @functools.wraps(cleanup)
+    def action(modeladmin, request, queryset):
+        if not hasattr(request, "axes_attempt_time"):
+            request.axes_attempt_time = timezone.now()
+        return cleanup(modeladmin, request, queryset)
+
+    return action
+
+
+_axes_admin = type(admin.site.get_model_admin(AccessAttempt))
+_axes_admin.actions = [_axes_cleanup_at_now(_axes_admin.actions[0])]
 
 
 class SuperuserGroupAdmin(GroupAdmin):

@@ -31,7 +31,7 @@ from core.staff_groups import (
     staff_groups_sync,
 )
 from ledger.adjustments import adjustment_propose
-from ledger.models import Account, LedgerCheckRun, Transfer
+from ledger.models import Account, Adjustment, LedgerCheckRun
 from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
 from tests.conftest import PASSWORD
 
@@ -426,13 +426,12 @@ def test_even_a_group_given_change_user_by_hand_cannot_touch_privileges(client, 
     assert partner_user.partner.slug == "zeta"
 
 
-def test_every_staff_group_can_still_do_its_days_work(client):
-    """The table is not all refusals: each group's own job goes through (a sample)."""
-    bank, account, deposit = _account_and_transfer()
+def test_risk_freezes_an_account_with_its_reason_in_the_audit_log(client):
+    _bank, account, _deposit = _account_and_transfer()
     risk = _member("risk")
     client.force_login(risk)
 
-    asked = client.post(
+    response = client.post(
         "/admin/ledger/account/",
         {
             "action": "freeze",
@@ -442,9 +441,46 @@ def test_every_staff_group_can_still_do_its_days_work(client):
         },
     )
 
-    assert asked.status_code == 302
+    assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == Account.Status.FROZEN
     event = AuditEvent.objects.get(action="account.frozen")
     assert event.actor == risk and event.after["reason"] == "suspicious pattern"
-    assert Transfer.objects.filter(pk=deposit.pk).exists()
+
+
+def test_two_operations_members_run_a_four_eyes_deposit(client):
+    """Not all refusals: operations' own job goes through, one proposing, one approving."""
+    bank, account, _deposit = _account_and_transfer()
+    proposer = _member("operations")
+    approver = User.objects.create_user(username="ops-two", password=PASSWORD, is_staff=True)
+    approver.groups.add(Group.objects.get(name="operations"))
+    client.force_login(proposer)
+    proposed = client.post(
+        "/admin/ledger/adjustment/add/",
+        {
+            "debit_account": str(bank.pk),
+            "credit_account": str(account.pk),
+            "amount": "25.00",
+            "code": "deposit",
+            "reason": "wire 991",
+        },
+    )
+    assert proposed.status_code == 302, proposed.content
+    adjustment = Adjustment.objects.get()
+    client.force_login(approver)
+
+    approved = client.post(
+        "/admin/ledger/adjustment/",
+        {
+            "action": "approve",
+            "_selected_action": [str(adjustment.pk)],
+            "confirmed": "yes",
+            "reason": "matches the bank statement",
+        },
+    )
+
+    assert approved.status_code == 302
+    account.refresh_from_db()
+    assert account.posted_balance == 10_000 + 2_500
+    event = AuditEvent.objects.get(action="adjustment.approved")
+    assert event.actor == approver and event.after["reason"] == "matches the bank statement"

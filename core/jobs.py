@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import structlog
 from celery import current_app
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_failure, task_postrun, task_prerun
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -90,8 +90,8 @@ def job_run_now(*, name: str, acting_user, reason: str = "") -> JobRun:
             after={"job": job.name, "reason": reason},
         )
     try:
-        current_app.tasks[job.task].apply_async(task_id=task_id)
-    except Exception as exc:  # eager: the task's own error (recorded by the signal), or none sent
+        job_task_call(current_app.tasks[job.task], task_id=task_id)
+    except Exception as exc:  # not sent to the broker: nothing will run it
         logger.exception("job_run_now_failed", job=job.name)
         JobRun.objects.filter(pk=run.pk, outcome=JobRun.Outcome.RUNNING).update(
             outcome=JobRun.Outcome.FAILED, finished_at=timezone.now(), result=repr(exc)
@@ -100,9 +100,18 @@ def job_run_now(*, name: str, acting_user, reason: str = "") -> JobRun:
     return run
 
 
+def job_task_call(task, *, args=(), kwargs=None, task_id=None):
+    """Run a job's task: here and now when Celery is eager (its error recorded on the run,
+    not raised), else queued for a worker."""
+    if current_app.conf.task_always_eager:
+        return task.apply(args, kwargs or {}, task_id=task_id, throw=False)
+    return task.apply_async(args, kwargs or {}, task_id=task_id)
+
+
 # --- Recording each run -------------------------------------------------------------------
 
 _started: dict[str, int] = {}  # task id -> JobRun id, between prerun and postrun
+_failures: dict[str, str] = {}  # task id -> its error, between failure and postrun
 
 
 def _is_job(task) -> bool:
@@ -124,16 +133,20 @@ def _run_started(sender=None, task_id=None, task=None, **kwargs):
     _started[task_id] = run.pk
 
 
+@task_failure.connect
+def _run_failed(sender=None, task_id=None, exception=None, **kwargs):
+    if task_id in _started:
+        _failures[task_id] = "".join(traceback.format_exception_only(exception)).strip()
+
+
 @task_postrun.connect
 def _run_finished(sender=None, task_id=None, task=None, retval=None, state=None, **kwargs):
     run_id = _started.pop(task_id, None)
     if run_id is None:
         return
-    failed = state != "SUCCESS"
-    if isinstance(retval, BaseException):
-        result = "".join(traceback.format_exception_only(retval)).strip()
-    else:
-        result = repr(retval)
+    error = _failures.pop(task_id, None)
+    failed = error is not None or state != "SUCCESS"
+    result = (error or repr(retval)) if failed else repr(retval)
     JobRun.objects.filter(pk=run_id).update(
         finished_at=timezone.now(),
         outcome=JobRun.Outcome.FAILED if failed else JobRun.Outcome.OK,

@@ -64,8 +64,9 @@ def _member(group):
 
 
 def test_the_embedded_scheduler_runs_the_due_expiry_job_and_records_it(overdue_hold):
-    from config.celery import app
     from django_celery_beat.models import PeriodicTask
+
+    from config.celery import app
 
     EmbeddedScheduler(app=app, lazy=False).close()  # writes the schedule's rows
     PeriodicTask.objects.update(last_run_at=timezone.now() - timedelta(hours=1))  # all due

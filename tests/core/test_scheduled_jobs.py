@@ -175,3 +175,33 @@ def test_the_jobs_tile_warns_while_a_job_never_ran():
 
     assert tile["status"] == "warn"
     assert tile["value"] == "4 never run"
+
+
+def test_the_scheduler_command_runs_what_never_ran_at_once_then_loops(overdue_hold, monkeypatch):
+    """`make run`'s second process: a fresh checkout's jobs run at start, not an interval
+    later (the ledger check tile would read "never run" for ten minutes)."""
+    import threading
+    from types import SimpleNamespace
+
+    from core.management.commands import run_scheduler
+
+    class OneLoop(threading.Event):
+        def wait(self, timeout=None):
+            self.set()  # as if SIGTERM came during the first sleep
+            return True
+
+    monkeypatch.setattr(run_scheduler, "threading", SimpleNamespace(Event=OneLoop))
+    monkeypatch.setattr(run_scheduler.signal, "signal", lambda *args: None)
+    out = StringIO()
+
+    call_command("run_scheduler", stdout=out)
+
+    overdue_hold.refresh_from_db()
+    assert overdue_hold.status == "expired"
+    assert "first run of ledger-pending-expire" in out.getvalue()
+    assert "scheduler: stopped" in out.getvalue()
+    assert {kind for kind in LedgerCheckRun.objects.values_list("kind", flat=True)} == {
+        "invariants",
+        "chain",
+    }
+    assert _jobs_tile(None)["status"] == "ok"

@@ -20,7 +20,6 @@ class JobRunAdmin(ReadOnlyAdmin):
     change_list_template = "admin/core/jobrun/change_list.html"
     list_display = ("started_at", "job", "outcome", "duration", "result_short", "trace_id")
     list_filter = ("outcome", "job")
-    date_hierarchy = "started_at"
     fields = ("job", "task_id", "started_at", "finished_at", "outcome", "result", "trace_id")
     url_rights = {"core_jobrun_run": "run"}
 
@@ -51,7 +50,7 @@ class JobRunAdmin(ReadOnlyAdmin):
             self.message_user(request, exc.message, messages.ERROR)
         else:
             level = messages.ERROR if run.outcome == JobRun.Outcome.FAILED else messages.SUCCESS
-            self.message_user(request, f"{name}: {run.outcome}, {run.result}", level)
+            self.message_user(request, f"Ran {name}: {run.outcome} ({run.result})", level)
         return HttpResponseRedirect(reverse("admin:core_jobrun_changelist"))
 
     def changelist_view(self, request, extra_context=None):

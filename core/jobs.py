@@ -94,7 +94,7 @@ def job_run_now(*, name: str, acting_user, reason: str = "") -> JobRun:
             after={"job": job.name, "reason": reason},
         )
     try:
-        job_task_call(current_app.tasks[job.task], task_id=task_id)
+        job_task_call(job_task(job.task), task_id=task_id)
     except Exception as exc:  # not sent to the broker: nothing will run it
         logger.exception("job_run_now_failed", job=job.name)
         JobRun.objects.filter(pk=run.pk, outcome=JobRun.Outcome.RUNNING).update(
@@ -102,6 +102,13 @@ def job_run_now(*, name: str, acting_user, reason: str = "") -> JobRun:
         )
     run.refresh_from_db()
     return run
+
+
+def job_task(name: str):
+    """The registered Celery task `name` (a web process has not imported every app's
+    tasks module, as a worker does at start)."""
+    current_app.loader.import_default_modules()
+    return current_app.tasks[name]
 
 
 def job_task_call(task, *, args=(), kwargs=None, task_id=None):

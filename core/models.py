@@ -112,6 +112,8 @@ class JobRun(models.Model):
         ordering = ["-started_at", "-id"]
         indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_latest_per_job")]
         permissions = [("run_jobrun", "Can run a scheduled job now")]
+        verbose_name = "scheduled job run"
+        verbose_name_plural = "scheduled jobs"  # the page lists the jobs, then their runs
 
     def __str__(self):
         return f"{self.job} {self.outcome} {self.started_at:%Y-%m-%d %H:%M:%S}"

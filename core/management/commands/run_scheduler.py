@@ -11,7 +11,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import app
-from core.jobs import job_task_call, jobs_never_run
+from core.jobs import job_task, job_task_call, jobs_never_run
 from core.scheduler import EmbeddedScheduler
 
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         # the dashboard knows anything: run once now what never ran.
         for job in jobs_never_run():
             self.stdout.write(f"scheduler: first run of {job.name}")
-            job_task_call(app.tasks[job.task])
+            job_task_call(job_task(job.task))
         self.stdout.write(
             f"scheduler: {len(scheduler.schedule)} jobs, checking every {max_interval:g} s at most"
         )

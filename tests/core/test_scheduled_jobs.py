@@ -63,6 +63,9 @@ def _member(group):
     return user
 
 
+# Beat closes "old" database connections between ticks, which ends a test's transaction
+# on PostgreSQL: the tests that drive the scheduler commit for real.
+@pytest.mark.django_db(transaction=True)
 def test_the_embedded_scheduler_runs_the_due_expiry_job_and_records_it(overdue_hold):
     from django_celery_beat.models import PeriodicTask
 
@@ -177,6 +180,9 @@ def test_the_jobs_tile_warns_while_a_job_never_ran():
     assert tile["value"] == "4 never run"
 
 
+# Beat closes "old" database connections between ticks, which ends a test's transaction
+# on PostgreSQL: the tests that drive the scheduler commit for real.
+@pytest.mark.django_db(transaction=True)
 def test_the_scheduler_command_runs_what_never_ran_at_once_then_loops(overdue_hold, monkeypatch):
     """`make run`'s second process: a fresh checkout's jobs run at start, not an interval
     later (the ledger check tile would read "never run" for ten minutes)."""

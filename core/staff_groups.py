@@ -131,3 +131,15 @@ def staff_groups_sync() -> None:
     for name in GROUPS:
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(Permission.objects.filter(role_table_permissions(name)))
+
+
+def role_table_markdown() -> str:
+    """The table as docs/operations.md shows it (a test keeps the two the same)."""
+    lines = [
+        "| model | " + " | ".join(GROUPS) + " |",
+        "|---|" + "---|" * len(GROUPS),
+    ]
+    for model, cells in ROLE_TABLE.items():
+        row = [", ".join(cells.get(group, ())) or "-" for group in GROUPS]
+        lines.append(f"| `{model}` | " + " | ".join(row) + " |")
+    return "\n".join(lines)

@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import PermissionDenied, ValidationFailed
@@ -198,6 +199,29 @@ def transfer_batch_create(
 
 
 def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[BatchItemResult]:
+    try:
+        return _transfers_apply_retrying(
+            requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
+        )
+    except (errors.InsufficientFunds, errors.BatchRejected) as exc:
+        # Holds past their timeout read as released (the balances readers see leave them
+        # out) but still count in the totals until the expiry job writes them: expire the
+        # ones on these accounts now and try once more. Only on this failure path, and only
+        # all-or-nothing requests (an independent batch's items may have applied).
+        cause = exc.cause if isinstance(exc, errors.BatchRejected) else exc
+        if not isinstance(cause, errors.InsufficientFunds) or not _lapsed_holds_expire(requests):
+            raise
+    return _transfers_apply_retrying(
+        requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
+    )
+
+
+def _lapsed_holds_expire(requests) -> int:
+    accounts = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+    return pending_transfers_expire(account_ids=accounts)
+
+
+def _transfers_apply_retrying(requests, *, atomic, partner, acting_user, batch):
     # Client ids are nearly always new, so the first pass does not look them up: a replayed
     # id is refused by the unique key at the insert (or an item fails, and we look then), and
     # the pass is redone with the lookup. A concurrent request may still insert one of our
@@ -377,12 +401,16 @@ def _resolution_replay(pending, *, kind, amount, transfer_id) -> Transfer | None
     raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
 
 
-def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
-    """Expire pending transfers whose timeout has passed; returns how many expired."""
+def pending_transfers_expire(*, now=None, limit: int = 1000, account_ids=None) -> int:
+    """Expire pending transfers whose timeout has passed (on `account_ids` only, when
+    given); returns how many expired."""
     now = now or timezone.now()
     due = Transfer.objects.filter(
         status=Transfer.Status.PENDING, expires_at__isnull=False, expires_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
+    )
+    if account_ids is not None:
+        due = due.filter(Q(debit_account_id__in=account_ids) | Q(credit_account_id__in=account_ids))
+    due = due.values_list("pk", flat=True)[:limit]
     expired = 0
     for pending_id in list(due):
         try:

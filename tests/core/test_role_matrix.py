@@ -484,3 +484,13 @@ def test_two_operations_members_run_a_four_eyes_deposit(client):
     assert account.posted_balance == 10_000 + 2_500
     event = AuditEvent.objects.get(action="adjustment.approved")
     assert event.actor == approver and event.after["reason"] == "matches the bank statement"
+
+
+def test_the_operations_guide_shows_the_same_role_table():
+    from pathlib import Path
+
+    from core.staff_groups import role_table_markdown
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+
+    assert role_table_markdown() in guide, "docs/operations.md: paste role_table_markdown()"

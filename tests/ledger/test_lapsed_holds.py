@@ -143,3 +143,58 @@ def test_an_account_read_without_the_annotation_still_counts_the_totals(funded):
     account = Account.objects.get(pk=funded.pk)
 
     assert account.available_balance == 70_000
+
+
+def test_money_a_lapsed_hold_no_longer_holds_can_be_spent_before_the_job_runs(
+    partner_api, funded, beta_usd
+):
+    hold = _hold(funded, 30_000)
+    _lapse(hold)
+    available = partner_api.get(f"{ACCOUNTS}{funded.pk}/").json()["balance"]["available"]
+    assert available == "1000.00"
+
+    response = partner_api.post(
+        TRANSFERS,
+        {
+            "debit_account": str(funded.pk),
+            "credit_account": str(beta_usd.pk),
+            "amount": "1000.00",
+            "asset": "USD",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    hold.refresh_from_db()
+    assert hold.status == "expired"
+    assert Transfer.objects.filter(pending=hold, kind="expire_pending").count() == 1
+    funded.refresh_from_db()
+    assert (funded.posted_balance, funded.debits_pending) == (0, 0)
+    assert pending_transfers_expire() == 0
+    assert ledger_check_run(kind=LedgerCheckRun.Kind.INVARIANTS).ok
+
+
+def test_an_atomic_batch_may_spend_it_too_and_more_than_there_is_still_fails(
+    partner_api, funded, beta_usd
+):
+    _lapse(_hold(funded, 30_000))
+    item = {
+        "debit_account": str(funded.pk),
+        "credit_account": str(beta_usd.pk),
+        "amount": "600.00",
+        "asset": "USD",
+    }
+
+    ok = partner_api.post(
+        f"{TRANSFERS}batch/",
+        {"mode": "atomic", "transfers": [item, {**item, "amount": "400.00"}]},
+        format="json",
+    )
+    too_much = partner_api.post(TRANSFERS, {**item, "amount": "0.01"}, format="json")
+
+    assert ok.status_code == 200, ok.content
+    assert [r["status"] for r in ok.json()["results"]] == ["created", "created"]
+    assert too_much.status_code == 422
+    assert too_much.json()["code"] == "insufficient_funds"
+    funded.refresh_from_db()
+    assert (funded.posted_balance, funded.available_balance) == (0, 0)

@@ -50,5 +50,17 @@ class ClearhouseAdminSite(admin.AdminSite):
                 logger.exception("dashboard_tile_failed", tile=tile.__name__)
                 produced = {"title": tile.__name__, "value": "unavailable", "status": "alert"}
             produced = produced if isinstance(produced, list) else [produced]
-            sections.setdefault(section, []).extend(produced)
+            sections.setdefault(section, []).extend(
+                _linked_if_allowed(tile, request.user) for tile in produced
+            )
         return [{"title": title, "tiles": tiles} for title, tiles in sections.items()]
+
+
+def _linked_if_allowed(tile: dict, user) -> dict:
+    """A tile's figure is for every staff member; its link only for those who may open the
+    page (`<app>/<model>/...`), so no tile leads a role to a refusal."""
+    url = tile.get("url") or ""
+    parts = url.split("/")
+    if len(parts) >= 2 and not user.has_perm(f"{parts[0]}.view_{parts[1]}"):
+        return {**tile, "url": None}
+    return tile

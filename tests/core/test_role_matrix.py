@@ -494,3 +494,14 @@ def test_the_operations_guide_shows_the_same_role_table():
     guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
 
     assert role_table_markdown() in guide, "docs/operations.md: paste role_table_markdown()"
+
+
+def test_dashboard_tiles_link_only_to_pages_the_role_may_open(client):
+    client.force_login(_member("risk"))  # sees accounts and transfers, not check runs or jobs
+
+    html = client.get("/admin/").content.decode()
+
+    assert 'href="/admin/ledger/transfer/' in html
+    assert 'href="/admin/ledger/ledgercheckrun/' not in html
+    assert 'href="/admin/core/jobrun/' not in html
+    assert "Ledger checks" in html and "Scheduled jobs" in html  # the figures stay

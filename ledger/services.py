@@ -204,21 +204,40 @@ def _transfers_apply(requests, *, atomic, partner, acting_user, batch) -> list[B
             requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
         )
     except (errors.InsufficientFunds, errors.BatchRejected) as exc:
-        # Holds past their timeout read as released (the balances readers see leave them
-        # out) but still count in the totals until the expiry job writes them: expire the
-        # ones on these accounts now and try once more. Only on this failure path, and only
-        # all-or-nothing requests (an independent batch's items may have applied).
         cause = exc.cause if isinstance(exc, errors.BatchRejected) else exc
-        if not isinstance(cause, errors.InsufficientFunds) or not _lapsed_holds_expire(requests):
+        if not isinstance(cause, errors.InsufficientFunds):
             raise
-    return _transfers_apply_retrying(
-        requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
-    )
-
-
-def _lapsed_holds_expire(requests) -> int:
-    accounts = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
-    return pending_transfers_expire(account_ids=accounts)
+        first_refusal = exc
+    # Holds past their timeout read as released (readers leave them out) but still count in
+    # the totals until the expiry job writes them. Expire the ones on these accounts and try
+    # once more, in one transaction: a refusal still changes nothing. Only on this failure
+    # path, and only for all-or-nothing requests (an independent batch's items may apply).
+    ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+    with transaction.atomic():
+        lapsed = list(
+            Transfer.objects.filter(
+                Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids),
+                status=Transfer.Status.PENDING,
+                expires_at__lte=timezone.now(),
+            ).values_list("pk", "debit_account_id", "credit_account_id")
+        )
+        if not lapsed:
+            raise first_refusal
+        # Every account either step touches, locked at once in the fixed order.
+        accounts_lock(ids | {a for _, *pair in lapsed for a in pair})
+        for pending_id, *_ in lapsed:
+            try:
+                _pending_resolve(
+                    pending_id=pending_id,
+                    kind=Transfer.Kind.EXPIRE_PENDING,
+                    partner=None,
+                    acting_user=None,
+                )
+            except errors.PendingAlreadyResolved:
+                continue  # resolved by another process before our locks
+        return _transfers_apply_retrying(
+            requests, atomic=atomic, partner=partner, acting_user=acting_user, batch=batch
+        )
 
 
 def _transfers_apply_retrying(requests, *, atomic, partner, acting_user, batch):
@@ -401,16 +420,12 @@ def _resolution_replay(pending, *, kind, amount, transfer_id) -> Transfer | None
     raise errors.TransferExistsWithDifferentFields(details={"id": str(transfer_id)})
 
 
-def pending_transfers_expire(*, now=None, limit: int = 1000, account_ids=None) -> int:
-    """Expire pending transfers whose timeout has passed (on `account_ids` only, when
-    given); returns how many expired."""
+def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
+    """Expire pending transfers whose timeout has passed; returns how many expired."""
     now = now or timezone.now()
     due = Transfer.objects.filter(
         status=Transfer.Status.PENDING, expires_at__isnull=False, expires_at__lte=now
-    )
-    if account_ids is not None:
-        due = due.filter(Q(debit_account_id__in=account_ids) | Q(credit_account_id__in=account_ids))
-    due = due.values_list("pk", flat=True)[:limit]
+    ).values_list("pk", flat=True)[:limit]
     expired = 0
     for pending_id in list(due):
         try:

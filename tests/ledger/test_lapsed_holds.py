@@ -198,3 +198,28 @@ def test_an_atomic_batch_may_spend_it_too_and_more_than_there_is_still_fails(
     assert too_much.json()["code"] == "insufficient_funds"
     funded.refresh_from_db()
     assert (funded.posted_balance, funded.available_balance) == (0, 0)
+
+
+def test_a_transfer_refused_even_so_leaves_the_lapsed_hold_to_the_job(
+    partner_api, funded, beta_usd
+):
+    hold = _hold(funded, 30_000)
+    _lapse(hold)
+
+    response = partner_api.post(
+        TRANSFERS,
+        {
+            "debit_account": str(funded.pk),
+            "credit_account": str(beta_usd.pk),
+            "amount": "1000.01",
+            "asset": "USD",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "insufficient_funds"
+    hold.refresh_from_db()
+    assert hold.status == "pending"  # a refusal changes nothing, the expiry included
+    assert not Transfer.objects.filter(pending=hold).exists()
+    assert pending_transfers_expire() == 1

@@ -14,6 +14,8 @@ logger = structlog.get_logger(__name__)
 _dashboard_tiles: list[tuple[str, Callable]] = []
 # The business first, in the order of the day; framework apps (auth, axes, beat) after.
 APP_ORDER = ["ledger", "trading", "risk", "settlement", "core"]
+# Dashboard sections likewise: the money first, the plumbing (scheduled jobs) last.
+SECTION_ORDER = ["Ledger", "Trading", "Risk", "Settlement", "Partners", "Scheduled jobs"]
 
 
 def register_dashboard_tile(section: str):
@@ -53,7 +55,9 @@ class ClearhouseAdminSite(admin.AdminSite):
             sections.setdefault(section, []).extend(
                 _linked_if_allowed(tile, request.user) for tile in produced
             )
-        return [{"title": title, "tiles": tiles} for title, tiles in sections.items()]
+        rank = {title: i for i, title in enumerate(SECTION_ORDER)}
+        ordered = sorted(sections.items(), key=lambda item: rank.get(item[0], len(rank)))
+        return [{"title": title, "tiles": tiles} for title, tiles in ordered]
 
 
 def _linked_if_allowed(tile: dict, user) -> dict:

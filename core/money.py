@@ -10,6 +10,10 @@ from core.errors import ValidationFailed
 # Plain ASCII decimals only: no exponent ("1e3"), no "_" or "+", no non-ASCII digits, no NaN.
 _DECIMAL_STRING = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_LENGTH = 40
+MAX_DECIMAL_STRING_LENGTH = _MAX_LENGTH
+# The same shapes for the OpenAPI schema: any decimal string, and one greater than zero.
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+POSITIVE_DECIMAL_PATTERN = r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)$"
 # Minor units are stored in a BigIntegerField.
 MAX_MINOR_UNITS = 2**63 - 1
 
@@ -64,7 +68,8 @@ def format_grouped(minor: int, *, scale: int) -> str:
 
 class DecimalStringField(serializers.Field):
     """A decimal amount sent as a JSON string ("1500.50"). JSON numbers are refused: floats
-    lose cents. Validates shape and sign; the asset's scale is checked by the caller."""
+    lose cents, and so is text around the digits (" 1.00"): a client sends what the schema's
+    pattern says. Validates shape and sign; the asset's scale is checked by the caller."""
 
     default_error_messages = {
         "not_a_string": 'Send amounts as decimal strings, e.g. "1500.50", not JSON numbers.',
@@ -80,7 +85,7 @@ class DecimalStringField(serializers.Field):
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        text = data.strip()
+        text = data
         if len(text) > _MAX_LENGTH:
             self.fail("too_long")
         value = parse_decimal_string(text)

@@ -1,13 +1,34 @@
 """Base classes per audience: they fix authentication, permissions and throttling once."""
 
+from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from core.api.authentication import PartnerJWTAuthentication
+from core.api.parsers import printable_key, text_problem
 from core.api.permissions import IsPartnerUser
 from core.api.throttling import AuthRateThrottle, PartnerRateThrottle
 
 
-class PartnerApi(APIView):
+class Api(APIView):
+    """Every API operation. Query parameters (names too) holding NUL or a lone surrogate
+    are a 400 before anything reads them, as the JSON parser does for bodies."""
+
+    # Statuses the operation's services may answer beyond those the schema derives from
+    # the view itself (core.api.schema), e.g. (409, 422) for a money movement.
+    error_statuses: tuple[int, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        problems = {}
+        for name, values in request.query_params.lists():
+            for text in (name, *values):
+                if problem := text_problem(text):
+                    problems[printable_key(name)] = [problem]
+        if problems:
+            raise exceptions.ValidationError(problems)
+        super().initial(request, *args, **kwargs)
+
+
+class PartnerApi(Api):
     """An operation of the partner API: a partner user's JWT, throttled per partner."""
 
     permission_classes = [IsPartnerUser]
@@ -18,12 +39,13 @@ class PartnerApi(APIView):
         return self.request.user.partner
 
 
-class AuthApi(APIView):
+class AuthApi(Api):
     """The token endpoints: no credentials needed, throttled per client address."""
 
     authentication_classes = []
     permission_classes = []
     throttle_classes = [AuthRateThrottle]
+    error_statuses = (401,)  # credentials refused
 
     def get_authenticate_header(self, request):
         # Without authenticators DRF would turn refused credentials into a 403; they are a

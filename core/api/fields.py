@@ -1,26 +1,52 @@
 """Serializer fields the partner API shares."""
 
 import json
+import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_METADATA_DEPTH = 16
 
+# The one spelling of a UUID the API reads, in a path as in a body: 8-4-4-4-12 hex digits,
+# any case (read as the lowercase canonical form). DRF's own UUIDField also takes 32 bare
+# hex digits, braces and "urn:uuid:", which no path accepts.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A client-chosen id must be random (version 4) or time-ordered random (version 7), RFC 9562
+# variant: ids are global across the ledger, so a guessable one would collide.
+CLIENT_ID_PATTERN = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[47][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}"
+    r"-[0-9a-fA-F]{12}$"
+)
 
+
+@extend_schema_field({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
 class UUIDStringField(serializers.UUIDField):
-    """A UUID sent as a string, as API.md says ids are. DRF's own also takes a JSON integer
-    (5 becomes 00000000-...-000000000005), which hides a client's bug behind a 404."""
+    """A UUID sent as a JSON string in its dashed form, as API.md says ids are. DRF's own
+    also takes a JSON integer (5 becomes 00000000-...-000000000005), which hides a client's
+    bug behind a 404."""
+
+    pattern = re.compile(UUID_PATTERN)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "format": "uuid", "pattern": CLIENT_ID_PATTERN})
+class ClientIdField(UUIDStringField):
+    """A client-chosen id: a random UUID (version 4 or 7)."""
+
+    pattern = re.compile(CLIENT_ID_PATTERN)
+    default_error_messages = {"invalid": "Must be a random UUID (version 4 or 7)."}
+
+
 class MetadataField(serializers.DictField):
     """A client's own JSON object, kept as sent and hashed into the ledger's journal, so
-    only what every database stores and reads back exactly is taken: strings (valid
-    Unicode, no NUL), whole numbers, booleans, null, and lists and objects of these.
+    only what every database stores and reads back exactly is taken: strings (the parser
+    has refused NUL and lone surrogates already), whole numbers, booleans, null, and lists
+    and objects of these.
     Fractional numbers are refused: PostgreSQL's jsonb rewrites them (1e16, -0.0), and a
     decimal belongs in a string anyway, as amounts are."""
 
@@ -47,27 +73,11 @@ def _unstorable(value) -> str | None:
         if depth > MAX_METADATA_DEPTH:
             return f"Nested more than {MAX_METADATA_DEPTH} levels deep."
         if isinstance(item, dict):
-            for key, child in item.items():
-                if problem := _string_problem(key):
-                    return problem
-                stack.append((child, depth + 1))
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str):
-            if problem := _string_problem(item):
-                return problem
         elif isinstance(item, float):
             return "Numbers must be whole; send a decimal as a string."
-        elif not (item is None or isinstance(item, bool | int)):
+        elif not (item is None or isinstance(item, str | bool | int)):
             return "Not a JSON value."
-    return None
-
-
-def _string_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "Strings may not contain NUL characters."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Strings must be valid Unicode (no lone surrogates)."
     return None

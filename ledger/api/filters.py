@@ -8,11 +8,14 @@ from ledger.models import Account, Transfer
 
 
 class AccountFilter(django_filters.FilterSet):
-    asset = django_filters.CharFilter(field_name="asset_id")
+    asset = django_filters.CharFilter(method="filter_asset")
 
     class Meta:
         model = Account
         fields = ["asset"]
+
+    def filter_asset(self, queryset, name, value):
+        return queryset.filter(asset_id=value.upper())  # any case, as in a body
 
 
 class TransferFilter(django_filters.FilterSet):

@@ -126,9 +126,6 @@ def _nested(levels: int):
 @pytest.mark.parametrize(
     "metadata",
     [
-        {"note": "a\u0000b"},
-        {"k\u0000": "v"},
-        {"a": "\ud800"},
         {"a": 1e16},
         {"a": -0.0},
         {"a": 1.5},
@@ -141,12 +138,32 @@ def _nested(levels: int):
 def test_metadata_the_journal_could_not_keep_exactly_is_refused(
     partner_api, funded, beta_usd, metadata
 ):
-    """NUL and lone surrogates cannot be stored; jsonb rewrites fractional numbers, which
-    would make the tamper check flag a transfer nobody edited."""
+    """jsonb rewrites fractional numbers, which would make the tamper check flag a transfer
+    nobody edited; nesting and shape are bounded."""
     body = json.dumps(_body(funded, beta_usd, metadata=metadata))  # \ud800 escaped, as sent
     response = partner_api.generic("POST", TRANSFERS, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert list(response.json()["details"]) == ["metadata"]
+    assert _balance(funded) == (100_000, 100_000)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "path"),
+    [
+        ({"note": "a\u0000b"}, "metadata.note"),
+        ({"k\u0000": "v"}, "metadata.k\\x00"),
+        ({"a": "\ud800"}, "metadata.a"),
+    ],
+)
+def test_metadata_text_no_database_keeps_is_refused_naming_its_path(
+    partner_api, funded, beta_usd, metadata, path
+):
+    """NUL and lone surrogates cannot be stored: refused where requests are parsed, with
+    the path to the offending string (core.api.parsers)."""
+    body = json.dumps(_body(funded, beta_usd, metadata=metadata))  # \ud800 escaped, as sent
+    response = partner_api.generic("POST", TRANSFERS, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == [path]
     assert _balance(funded) == (100_000, 100_000)
 
 

@@ -14,10 +14,16 @@ from core.api.pagination import (
     paginated_schema,
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from core.api.serializers import RequestSerializer
 from ledger.api.filters import AccountFilter, filtered
 from ledger.api.pagination import EntryCursorPagination
 from ledger.api.schema import TAGS
-from ledger.api.serializers import AccountSerializer, EntrySerializer
+from ledger.api.serializers import (
+    AccountSerializer,
+    AsOfField,
+    AssetCodeField,
+    EntrySerializer,
+)
 from ledger.selectors import account_balance, account_entries, account_get, account_list
 from ledger.services import account_open
 
@@ -47,13 +53,14 @@ class AccountListApi(PartnerApi):
 
 
 class AccountOpenApi(PartnerApi):
-    class InputSerializer(serializers.Serializer):
-        asset = serializers.CharField(max_length=16)
+    class InputSerializer(RequestSerializer):
+        asset = AssetCodeField(help_text="The asset's code, any case (usd reads as USD).")
         code = serializers.RegexField(
             r"^[A-Za-z0-9_.-]+$",
             max_length=64,
             required=False,
-            help_text="A label, unique per asset among your accounts; default main.",
+            help_text="A label, unique per asset among your accounts. Without one the account "
+            "gets a free readable code: main for the first, then e.g. usd-2.",
         )
 
     @extend_schema(
@@ -69,7 +76,10 @@ class AccountOpenApi(PartnerApi):
         payload = AccountOpenApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         account = account_open(
-            partner=self.partner, acting_user=request.user, **payload.validated_data
+            partner=self.partner,
+            acting_user=request.user,
+            asset=payload.validated_data["asset"],
+            code=payload.validated_data.get("code"),
         )
         return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
@@ -80,7 +90,7 @@ class AccountCollectionApi(AccountListApi, AccountOpenApi):
 
 class AccountDetailApi(PartnerApi):
     class FilterSerializer(serializers.Serializer):
-        as_of = serializers.DateTimeField(required=False)
+        as_of = AsOfField(required=False)
 
     @extend_schema(
         operation_id="ledger_accounts_retrieve",
@@ -89,7 +99,8 @@ class AccountDetailApi(PartnerApi):
                 "as_of",
                 OpenApiTypes.DATETIME,
                 description="The balances right after the last transfer at or before this "
-                "instant (ISO 8601); zero before the first.",
+                "instant (ISO 8601); zero before the first. A date alone (2026-03-31) means "
+                "the end of that business day in the firm's time zone.",
             )
         ],
         responses={200: AccountSerializer, **error_responses(404)},

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from core.api.base import PartnerApi
 from core.api.idempotency import idempotent
 from core.api.schema import IDEMPOTENCY_KEY
+from core.api.serializers import RequestSerializer
 from ledger import errors
 from ledger.api.schema import TAGS
 from ledger.api.serializers import (
@@ -26,7 +27,7 @@ class TransferBatchApi(PartnerApi):
     insufficient_funds, and details.results has every item; an invalid item, a 400).
     `independent`: each item is applied or fails alone, invalid items included."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)
 
@@ -66,7 +67,7 @@ class TransferBatchApi(PartnerApi):
             )
         positions = [i for i in range(len(parsed)) if i not in invalid]
         requests = [parsed[i] for i in positions]
-        context = {"assets": assets}
+        context = {"assets": assets, "partner": self.partner}
         results = []
         if requests:  # an independent batch of invalid items only has nothing to apply
             try:

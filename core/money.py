@@ -11,9 +11,15 @@ from core.errors import ValidationFailed
 _DECIMAL_STRING = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_LENGTH = 40
 MAX_DECIMAL_STRING_LENGTH = _MAX_LENGTH
-# The same shapes for the OpenAPI schema: any decimal string, and one greater than zero.
+# What the API writes: any decimal string (a balance may be negative).
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
-POSITIVE_DECIMAL_PATTERN = r"^([0-9]*[1-9][0-9]*(\.[0-9]+)?|[0-9]+\.[0-9]*[1-9][0-9]*)$"
+# What the API reads (DecimalStringField), stated in the schema as it is checked: no
+# leading zeros and at most 14 digits before the point (100 trillion: any amount of any
+# asset of scale 4 or less then fits the ledger's 64-bit minor units), greater than zero.
+MAX_INTEGER_DIGITS = 14
+_MORE_DIGITS = MAX_INTEGER_DIGITS - 1
+_INPUT_DECIMAL = re.compile(rf"-?(0|[1-9][0-9]{{0,{_MORE_DIGITS}}})(\.[0-9]+)?")
+POSITIVE_DECIMAL_PATTERN = rf"^([1-9][0-9]{{0,{_MORE_DIGITS}}}(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)$"
 # Minor units are stored in a BigIntegerField.
 MAX_MINOR_UNITS = 2**63 - 1
 
@@ -76,6 +82,8 @@ class DecimalStringField(serializers.Field):
         "invalid": "Not a decimal amount.",
         "not_positive": "Must be greater than zero.",
         "too_long": "Too many digits.",
+        "not_canonical": "Write it plainly: no leading zeros, at most "
+        f"{MAX_INTEGER_DIGITS} digits before the point.",
     }
 
     def __init__(self, *, positive: bool = True, **kwargs):
@@ -91,6 +99,8 @@ class DecimalStringField(serializers.Field):
         value = parse_decimal_string(text)
         if value is None:
             self.fail("invalid")
+        if not _INPUT_DECIMAL.fullmatch(text):
+            self.fail("not_canonical")
         if self.positive and value <= 0:
             self.fail("not_positive")
         return value

@@ -20,6 +20,22 @@ CLIENT_ID_PATTERN = (
 )
 
 
+class PatternField(serializers.RegexField):
+    """Text matching `regex` as a whole. DRF's RegexField searches, so "abc\n" passes
+    `^[a-z]+$` there (Python's `$` matches before a final newline) and fails the same
+    pattern in the schema."""
+
+    def __init__(self, regex: str, **kwargs):
+        self.whole = re.compile(regex)
+        super().__init__(regex, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not self.whole.fullmatch(value):
+            self.fail("invalid")
+        return value
+
+
 @extend_schema_field({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
 class UUIDStringField(serializers.UUIDField):
     """A UUID sent as a JSON string in its dashed form, as API.md says ids are. DRF's own

@@ -15,11 +15,13 @@ What the schema states for every operation without the view repeating it:
 """
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from core.api.fields import UUID_PATTERN
+from core.api.fields import MAX_METADATA_DEPTH, UUID_PATTERN
 from core.api.idempotency import KEY_PATTERN
 from core.money import DECIMAL_PATTERN, MAX_DECIMAL_STRING_LENGTH, POSITIVE_DECIMAL_PATTERN
 
@@ -92,7 +94,18 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, RequestSerializer):
             schema["additionalProperties"] = False
+            schema.update(serializer.schema_constraints)
+        if direction == "request":
+            for field_schema in schema.get("properties", {}).values():
+                _text_without_nul(field_schema)
         return schema
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if "schema" in parameter:
+                _text_without_nul(parameter["schema"])
+        return parameters
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
@@ -134,11 +147,57 @@ class AutoSchema(SpectacularAutoSchema):
         return bool(getattr(handler, "idempotent", False))
 
 
+# What the parser and the views' base class refuse in any text (core.api.parsers).
+TEXT_WITHOUT_NUL = r"^[^\x00]*$"
+
+
+def _text_without_nul(schema: dict) -> dict:
+    """Free text in a request: the schema says it cannot hold NUL (a pattern, format or
+    enum of its own already says more)."""
+    if schema.get("type") == "string" and not schema.keys() & {"pattern", "format", "enum"}:
+        schema["pattern"] = TEXT_WITHOUT_NUL
+    return schema
+
+
 def _strip_suffix(name: str) -> str:
     for suffix in ("Serializer", "Api"):
         if name.endswith(suffix) and name != suffix:
             return name[: -len(suffix)]
     return name
+
+
+class MetadataFieldExtension(OpenApiSerializerFieldExtension):
+    """A client's metadata: a JSON object of what the journal keeps exactly (text without
+    NUL, whole numbers, booleans, null, and lists and objects of these; core.api.fields)."""
+
+    target_class = "core.api.fields.MetadataField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        value = ResolvedComponent(
+            name="MetadataValue",
+            type=ResolvedComponent.SCHEMA,
+            object="MetadataValue",
+            schema={
+                "nullable": True,
+                "anyOf": [
+                    {"type": "string", "pattern": TEXT_WITHOUT_NUL},
+                    {"type": "integer"},
+                    {"type": "boolean"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/MetadataValue"}},
+                    {
+                        "type": "object",
+                        "additionalProperties": {"$ref": "#/components/schemas/MetadataValue"},
+                    },
+                ],
+            },
+        )
+        auto_schema.registry.register_on_missing(value)
+        return {
+            "type": "object",
+            "additionalProperties": value.ref,
+            "description": f"Your own JSON, kept as sent: at most {self.target.max_bytes} bytes,"
+            f" nested at most {MAX_METADATA_DEPTH} levels; no fractional numbers.",
+        }
 
 
 class PartnerJWTScheme(SimpleJWTScheme):

@@ -6,7 +6,13 @@
   own also reads "yes", "on" and 1 as true), a JSON integer for an integer (not "5" or
   5.0), a string for text (not 5). DRF coerces these silently.
 
-Query-string serializers stay plain `serializers.Serializer`: every query value is text.
+- Text is taken as sent: no surrounding whitespace is trimmed (DRF trims by default, so
+  " " passed a schema's minLength and then failed as blank).
+- `schema_constraints`, when a serializer sets it, is JSON Schema the schema adds to the
+  request body for rules between fields (e.g. a timeout only on a pending transfer).
+
+Query strings have their own base, QuerySerializer: every value there is text, and other
+parameters (a page's limit) may sit beside the serializer's own.
 """
 
 from collections.abc import Mapping
@@ -17,6 +23,15 @@ UNKNOWN_FIELD = "Unknown field: this operation does not take it."
 
 
 class RequestSerializer(serializers.Serializer):
+    schema_constraints: dict = {}
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
+
     def to_internal_value(self, data):
         if not isinstance(data, Mapping):
             return super().to_internal_value(data)  # DRF's own "expected an object" error
@@ -58,3 +73,18 @@ def json_type_problem(field: serializers.Field, value) -> str | None:
     if isinstance(field, serializers.DictField):
         return None if isinstance(value, dict) else "Must be a JSON object."
     return None
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters. An empty value (`?as_of=`) is refused, not read as absent: it
+    matches none of the formats the schema gives."""
+
+    def to_internal_value(self, data):
+        empty = {
+            field.field_name: ["May not be empty."]
+            for field in self._writable_fields
+            if data.get(field.field_name) == ""
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)

@@ -34,6 +34,14 @@ class TransferFilter(django_filters.FilterSet):
 
 def filtered(filterset_class, *, params, queryset):
     """The queryset narrowed by `params`; a bad parameter raises the API's 400."""
+    # An empty value (?status=) would filter nothing: refused, as the schema's formats say.
+    empty = {
+        name: ["May not be empty."]
+        for name in filterset_class.base_filters
+        if params.get(name) == ""
+    }
+    if empty:
+        raise serializers.ValidationError(empty)
     filterset = filterset_class(params, queryset=queryset)
     if not filterset.is_valid():
         raise serializers.ValidationError(

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.exceptions import plain_errors
-from core.api.fields import ClientIdField, MetadataField, UUIDStringField
+from core.api.fields import ClientIdField, MetadataField, PatternField, UUIDStringField
 from core.api.schema import DECIMAL_STRING, POSITIVE_DECIMAL_STRING
 from core.api.serializers import RequestSerializer
 from core.errors import ValidationFailed
@@ -233,6 +233,13 @@ class TransferInputSerializer(RequestSerializer):
     # Validated into a ledger.posting.TransferRequest; context["assets"] ({code: Asset}), when
     # given, spares a query per item of a batch.
 
+    schema_constraints = {  # timeout_seconds only with "pending": true (see validate)
+        "anyOf": [
+            {"properties": {"pending": {"enum": [True]}}, "required": ["pending"]},
+            {"not": {"required": ["timeout_seconds"]}},
+        ]
+    }
+
     id = ClientIdField(
         required=False,
         help_text="Client-chosen, random (UUID v4 or v7): ids are unique across the whole "
@@ -243,7 +250,7 @@ class TransferInputSerializer(RequestSerializer):
     amount = AmountInputField(help_text='A decimal string, e.g. "1500.50".')
     asset = AssetCodeField()
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    code = serializers.RegexField(
+    code = PatternField(
         TRANSFER_CODE_PATTERN, max_length=64, required=False, help_text="Why; default transfer."
     )
     pending = serializers.BooleanField(

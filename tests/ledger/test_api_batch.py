@@ -103,7 +103,7 @@ def test_an_atomic_batch_answers_with_the_failing_transfers_status(partner_api, 
     huge = _batch(
         partner_api,
         "atomic",
-        [_item(funded, beta_usd, "1.00"), _item(funded, beta_usd, "92233720368547758.07")],
+        [_item(funded, beta_usd, "1.00"), _item(funded, beta_usd, "99999999999999.99")],
     )
     assert huge.status_code == 422 and huge.json()["code"] == "insufficient_funds"
     assert _posted(funded) == 9_900

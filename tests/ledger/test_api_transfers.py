@@ -108,12 +108,15 @@ def test_a_zero_or_negative_amount_is_refused(partner_api, funded, beta_usd, amo
 def test_an_absurd_amount_is_insufficient_funds_and_its_message_is_plain(
     partner_api, funded, beta_usd
 ):
-    response = _create(partner_api, funded, beta_usd, "92233720368547758.07")
+    # The largest amount the API reads (14 digits before the point, as the schema says).
+    response = _create(partner_api, funded, beta_usd, "99999999999999.99")
     assert response.status_code == 422
     assert response.json()["code"] == "insufficient_funds"
-    too_large = _create(partner_api, funded, beta_usd, "99999999999999999999999.00")
+    too_large = _create(partner_api, funded, beta_usd, "999999999999999.00")
     assert too_large.status_code == 400
-    assert too_large.json()["details"]["amount"] == ["'99999999999999999999999.00' is too large."]
+    assert too_large.json()["details"]["amount"] == [
+        "Write it plainly: no leading zeros, at most 14 digits before the point."
+    ]
 
 
 def _nested(levels: int):

@@ -2,10 +2,11 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.fields import PatternField
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -14,7 +15,7 @@ from core.api.pagination import (
     paginated_schema,
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
-from core.api.serializers import RequestSerializer
+from core.api.serializers import QuerySerializer, RequestSerializer
 from ledger.api.filters import AccountFilter, filtered
 from ledger.api.pagination import EntryCursorPagination
 from ledger.api.schema import TAGS
@@ -32,7 +33,11 @@ class AccountListApi(PartnerApi):
     @extend_schema(
         operation_id="ledger_accounts_list",
         parameters=[
-            OpenApiParameter("asset", OpenApiTypes.STR, description="Only this asset, e.g. USD."),
+            OpenApiParameter(
+                "asset",
+                {"type": "string", "minLength": 1},
+                description="Only this asset, e.g. USD (any case).",
+            ),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: paginated_schema("PaginatedAccountList", AccountSerializer)},
@@ -55,7 +60,7 @@ class AccountListApi(PartnerApi):
 class AccountOpenApi(PartnerApi):
     class InputSerializer(RequestSerializer):
         asset = AssetCodeField(help_text="The asset's code, any case (usd reads as USD).")
-        code = serializers.RegexField(
+        code = PatternField(
             r"^[A-Za-z0-9_.-]+$",
             max_length=64,
             required=False,
@@ -89,7 +94,7 @@ class AccountCollectionApi(AccountListApi, AccountOpenApi):
 
 
 class AccountDetailApi(PartnerApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QuerySerializer):
         as_of = AsOfField(required=False)
 
     @extend_schema(

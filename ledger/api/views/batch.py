@@ -27,6 +27,8 @@ class TransferBatchApi(PartnerApi):
     insufficient_funds, and details.results has every item; an invalid item, a 400).
     `independent`: each item is applied or fails alone, invalid items included."""
 
+    error_statuses = (404, 409, 422)  # an atomic batch answers with its failing item's status
+
     class InputSerializer(RequestSerializer):
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)

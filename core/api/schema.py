@@ -195,8 +195,10 @@ class MetadataFieldExtension(OpenApiSerializerFieldExtension):
         return {
             "type": "object",
             "additionalProperties": value.ref,
+            # OpenAPI 3.0 has no propertyNames: the keys' rule is in words.
             "description": f"Your own JSON, kept as sent: at most {self.target.max_bytes} bytes,"
-            f" nested at most {MAX_METADATA_DEPTH} levels; no fractional numbers.",
+            f" nested at most {MAX_METADATA_DEPTH} levels; no fractional numbers; no NUL in "
+            "keys or text.",
         }
 
 

@@ -1,6 +1,7 @@
 """Base classes per audience: they fix authentication, permissions and throttling once."""
 
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.views import APIView
 
 from core.api.authentication import PartnerJWTAuthentication
@@ -10,14 +11,18 @@ from core.api.throttling import AuthRateThrottle, PartnerRateThrottle
 
 
 class Api(APIView):
-    """Every API operation. Query parameters (names too) holding NUL or a lone surrogate
-    are a 400 before anything reads them, as the JSON parser does for bodies."""
+    """Every API operation. Once the caller is authenticated, allowed and not throttled,
+    and before the handler looks anything up, the request's input is checked: query
+    parameters (names too) holding NUL or a lone surrogate are a 400, and a body is parsed
+    (core.api.parsers refuses the same in any of its strings). So hostile input is a 400 on
+    every operation alike, whatever the handler reads first."""
 
     # Statuses the operation's services may answer beyond those the schema derives from
     # the view itself (core.api.schema), e.g. (409, 422) for a money movement.
     error_statuses: tuple[int, ...] = ()
 
     def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
         problems = {}
         for name, values in request.query_params.lists():
             for text in (name, *values):
@@ -25,7 +30,8 @@ class Api(APIView):
                     problems[printable_key(name)] = [problem]
         if problems:
             raise exceptions.ValidationError(problems)
-        super().initial(request, *args, **kwargs)
+        if request.method not in SAFE_METHODS:
+            request.data  # noqa: B018 - parsed now: its errors come before any lookup
 
 
 class PartnerApi(Api):

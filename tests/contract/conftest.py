@@ -11,7 +11,7 @@ from tests.ledger.conftest import (  # noqa: F401
 
 
 @pytest.fixture
-def alpha_resources(partner, alpha_usd, fund):
+def alpha_resources(partner, alpha_usd, fund):  # noqa: F811 - fixtures imported above
     """One of alpha's resources for each URL argument a partner endpoint takes. A new
     endpoint naming a new kind of resource needs its entry here, or the URL-driven tests
     (the authorisation matrix, the input checks) fail for it."""

@@ -235,8 +235,14 @@ class TransferInputSerializer(RequestSerializer):
 
     schema_constraints = {  # timeout_seconds only with "pending": true (see validate)
         "anyOf": [
-            {"properties": {"pending": {"enum": [True]}}, "required": ["pending"]},
-            {"not": {"required": ["timeout_seconds"]}},
+            {
+                "type": "object",
+                # "not false", not "enum": [true]: drf-spectacular would make a component of
+                # an enum here, and name two of them alike.
+                "properties": {"pending": {"type": "boolean", "not": {"enum": [False]}}},
+                "required": ["pending"],
+            },
+            {"type": "object", "not": {"required": ["timeout_seconds"]}},
         ]
     }
 
@@ -361,10 +367,18 @@ def batch_item_result(
     }
 
 
-@extend_schema_field(TransferInputSerializer(many=True))
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {},
+        "description": "Each a TransferInput. In an atomic batch any invalid item is a 400; "
+        "in an independent one an invalid item (whatever it is) fails alone, in its result.",
+    }
+)
 class TransferItemsField(serializers.ListField):
     """A batch's transfers, parsed one by one later (transfer_requests_parse), so that in an
-    independent batch an invalid item fails alone."""
+    independent batch an invalid item fails alone. The batch's schema_constraints type the
+    items of an atomic batch."""
 
     def __init__(self, **kwargs):
         super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)

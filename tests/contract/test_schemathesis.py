@@ -34,8 +34,14 @@ def fuzzed_partner(fund, settings):
     partner = partner_create(slug="fuzz", name="Fuzz Partner")
     partner_user_create(partner=partner, username="fuzz-api", password=PASSWORD)
     usd = account_open(partner=partner, asset="USD")
-    fund(usd, 1_000_000)
-    return "fuzz-api"
+    fund(usd, 1_000_000_000)
+    counterparty = account_open(partner=partner_create(slug="other", name="Other"), asset="USD")
+    return {
+        "CONTRACT_USERNAME": "fuzz-api",
+        "CONTRACT_PASSWORD": PASSWORD,
+        "CONTRACT_FUNDED_ACCOUNT": str(usd.pk),
+        "CONTRACT_COUNTERPARTY_ACCOUNT": str(counterparty.pk),
+    }
 
 
 def test_schemathesis_finds_nothing_against_every_operation(live_server, fuzzed_partner):
@@ -66,8 +72,7 @@ def test_schemathesis_finds_nothing_against_every_operation(live_server, fuzzed_
         "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
         "PYTHONPATH": str(ROOT),
         "CONTRACT_BASE_URL": live_server.url,
-        "CONTRACT_USERNAME": fuzzed_partner,
-        "CONTRACT_PASSWORD": PASSWORD,
+        **fuzzed_partner,
         "NO_COLOR": "1",
     }
 

@@ -30,6 +30,28 @@ class TransferBatchApi(PartnerApi):
     error_statuses = (404, 409, 422)  # an atomic batch answers with its failing item's status
 
     class InputSerializer(RequestSerializer):
+        # An independent batch takes any item (an invalid one fails alone); an atomic one
+        # only valid transfers. (Patterns, not enums: drf-spectacular would turn an enum
+        # here into a component of its own.)
+        schema_constraints = {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"mode": {"type": "string", "pattern": "^independent$"}},
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "mode": {"type": "string", "pattern": "^atomic$"},
+                        "transfers": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/TransferInputRequest"},
+                        },
+                    },
+                },
+            ]
+        }
+
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench clean migrate
+.PHONY: run test up lint format lock bench bench-http clean migrate
 
 # The venv is rebuilt whenever the lock file changes.
 $(BIN)/.installed: requirements/dev.txt
@@ -47,6 +47,10 @@ lock: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/ledger_transfers.py
+
+# The API through gunicorn + PostgreSQL + Redis under wrk, beside in-process figures.
+bench-http: $(BIN)/.installed
+	$(BIN)/python bench/http_api.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles

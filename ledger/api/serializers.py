@@ -46,7 +46,7 @@ class AmountField(serializers.Field):
 
     def to_representation(self, obj):
         assets = self.context.get("assets") or {}
-        asset = assets.get(obj.asset_id) or obj.asset
+        asset = assets.get(obj.asset_id) or assets_by_code(codes=[obj.asset_id])[obj.asset_id]
         return from_minor_units(getattr(obj, self.minor), scale=asset.scale)
 
 

@@ -1,0 +1,584 @@
+"""The partner API from outside: requests/s, p50 and p99 through the production stack
+(gunicorn with the Procfile's settings, PostgreSQL, Redis, DEBUG off, JSON logs) under
+`wrk` at 32 connections, beside the same requests served in one process and the ledger
+service alone, so the plumbing around the money work has a figure of its own.
+
+    make bench-http        # or: .venv/bin/python bench/http_api.py
+
+It creates, migrates, seeds and finally drops its own database (clearhouse_httpbench on
+the DATABASE_URL server), uses its own key prefix in REDIS_URL's database (removed at the
+end), starts gunicorn on a free local port and stops it. A FAIL line is a figure below its
+target, not a crash: the exit code is non-zero only when something broke. See
+bench/README.md for how to read it; to add an endpoint, add one entry to ENDPOINTS.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: the project's packages are importable
+
+from bench.ledger_transfers import database_recreate, database_urls  # noqa: E402
+
+BENCH_DATABASE = "clearhouse_httpbench"
+CONNECTIONS, THREADS, DURATION, WARMUP = 32, 2, 10, 3
+PLUMBING_TARGET_MS = 1.5  # issue 9: a request's server time minus its service's time
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the bench. `body` is JSON with %ID% where a fresh UUID goes per request;
+    `service` names an in-process function of Seed timing the money work alone."""
+
+    name: str
+    method: str
+    path: str
+    body: str | None = None
+    authenticated: bool = True
+    min_rate: float | None = None
+    max_p99_ms: float | None = None
+    service: str | None = None
+
+
+TRANSFER_BODY = (
+    '{"id": "%ID%", "debit_account": "{alpha_usd}", "credit_account": "{beta_usd}",'
+    ' "amount": "0.01", "asset": "USD"}'
+)
+
+ENDPOINTS = [
+    Endpoint("healthz", "GET", "/healthz", authenticated=False),
+    Endpoint("me", "GET", "/api/v1/me/", min_rate=1000),
+    Endpoint(
+        "transfer",
+        "POST",
+        "/api/v1/ledger/transfers/",
+        body=TRANSFER_BODY,
+        min_rate=500,
+        max_p99_ms=60,
+        service="transfer_apply",
+    ),
+]
+
+
+@dataclass
+class Seed:
+    """What the seeded database holds, and the token the load uses."""
+
+    access: str
+    values: dict = field(default_factory=dict)  # placeholders of bodies: {alpha_usd}, ...
+
+    def body(self, endpoint: Endpoint, transfer_id: str) -> bytes:
+        text = endpoint.body
+        for key, value in self.values.items():
+            text = text.replace("{" + key + "}", value)
+        return text.replace("%ID%", transfer_id).encode()
+
+
+# --- Environment and seed -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stack_environment(bench_url: str, redis_url: str, key_prefix: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": bench_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CACHE_KEY_PREFIX": key_prefix,
+        "THROTTLE_PARTNER": "100000000/min",  # out of the way: the bench measures the path
+        "JWT_ACCESS_SECONDS": "3600",  # outlives the run
+    }
+
+
+def _seed() -> Seed:
+    """Two partners with a user and a USD account each; alpha funded from the house."""
+    from django.db import transaction
+
+    from core.models import User
+    from core.services import partner_create, partner_user_create, session_login
+    from ledger.services import (
+        TransferRequest,
+        account_open,
+        house_accounts_ensure,
+        transfer_create,
+    )
+
+    accounts = {}
+    with transaction.atomic():
+        bank = house_accounts_ensure(asset="USD")["settlement_bank"]
+        for slug, name in (("alpha", "Alpha Capital"), ("beta", "Beta Payments")):
+            partner = partner_create(slug=slug, name=name)
+            partner_user_create(
+                partner=partner, username=f"{slug}-api", password=secrets.token_urlsafe(16)
+            )
+            accounts[slug] = account_open(partner=partner, asset="USD")
+    transfer_create(
+        request=TransferRequest(
+            debit_account_id=bank.pk,
+            credit_account_id=accounts["alpha"].pk,
+            amount=10**15,
+            asset="USD",
+            code="deposit",
+        )
+    )
+    alpha_user = User.objects.select_related("partner").get(username="alpha-api")
+    access, _refresh = session_login(user=alpha_user)
+    return Seed(
+        access=str(access),
+        values={"alpha_usd": str(accounts["alpha"].pk), "beta_usd": str(accounts["beta"].pk)},
+    )
+
+
+# --- In process: the same requests through the WSGI application, and the service alone ----
+
+
+class InProcess:
+    """Direct WSGI calls in this process (no sockets, no client library), against the same
+    database and Redis as the server: the server's own time per request."""
+
+    def __init__(self, seed: Seed):
+        from django.core.wsgi import get_wsgi_application
+
+        self.app = get_wsgi_application()  # sets logging up again: quiet it after
+        _quiet_logs()
+        self.seed = seed
+
+    def call(self, endpoint: Endpoint) -> int:
+        import io
+
+        body = self.seed.body(endpoint, str(uuid.uuid4())) if endpoint.body else b""
+        environ = {
+            "REQUEST_METHOD": endpoint.method,
+            "PATH_INFO": endpoint.path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_HOST": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.version": (1, 0),
+        }
+        if body:
+            environ["CONTENT_TYPE"] = "application/json"
+            environ["CONTENT_LENGTH"] = str(len(body))
+        if endpoint.authenticated:
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {self.seed.access}"
+        status = []
+        result = self.app(environ, lambda s, headers, exc_info=None: status.append(s))
+        try:
+            b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        return int(status[0].split()[0])
+
+    def transfer_apply(self) -> None:
+        """What the transfer POST asks of the ledger, called directly."""
+        from ledger.services import TransferRequest, transfer_apply
+
+        transfer_apply(
+            request=TransferRequest(
+                id=uuid.uuid4(),
+                debit_account_id=uuid.UUID(self.seed.values["alpha_usd"]),
+                credit_account_id=uuid.UUID(self.seed.values["beta_usd"]),
+                amount=1,
+                asset="USD",
+            ),
+            partner=self._alpha.partner,
+            acting_user=self._alpha,
+        )
+
+    @property
+    def _alpha(self):
+        if not hasattr(self, "_alpha_user"):
+            from core.models import User
+
+            self._alpha_user = User.objects.select_related("partner").get(username="alpha-api")
+        return self._alpha_user
+
+    def work(self, endpoint: Endpoint):
+        expected = 201 if endpoint.method == "POST" else 200
+
+        def run():
+            status = self.call(endpoint)
+            if status != expected:
+                raise RuntimeError(f"{endpoint.name}: answered {status}, not {expected}")
+
+        return run
+
+
+def _ms_per_call(run, *, seconds: float) -> tuple[float, float]:
+    """(wall ms, this thread's CPU ms) per call, calling `run` for about `seconds`."""
+    calls, began, cpu_began = 0, time.perf_counter(), time.thread_time()
+    while (elapsed := time.perf_counter() - began) < seconds:
+        run()
+        calls += 1
+    return elapsed * 1000 / calls, (time.thread_time() - cpu_began) * 1000 / calls
+
+
+def in_process_figures(endpoints, seed: Seed, *, rounds: int, seconds: float, profile_dir):
+    """ms per call for each endpoint and service, median of `rounds` interleaved rounds
+    (interleaved so that the machine's other load falls on all of them alike)."""
+    harness = InProcess(seed)
+    works = {e.name: harness.work(e) for e in endpoints}
+    for e in endpoints:
+        if e.service:
+            works[f"service:{e.name}"] = getattr(harness, e.service)
+    for run in works.values():  # warm up: imports, prepared statements, connections
+        for _ in range(30):
+            run()
+    samples = {name: [] for name in works}
+    for _ in range(rounds):
+        for name, run in works.items():
+            samples[name].append(_ms_per_call(run, seconds=seconds))
+    if profile_dir:
+        _profile(works, profile_dir, seconds=seconds * 2)
+    return {
+        name: tuple(statistics.median(column) for column in zip(*values, strict=True))
+        for name, values in samples.items()
+    }
+
+
+def _profile(works, profile_dir: Path, *, seconds: float) -> None:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("  (--profile needs pyinstrument: .venv/bin/pip install pyinstrument)")
+        return
+    from pyinstrument.stack_sampler import get_stack_sampler
+
+    # CPU time, not wall time: on a shared machine the waits for a core would otherwise
+    # land in whatever frame was running. Round trips to the database and Redis show in
+    # the ms figures instead.
+    get_stack_sampler().timer_func = time.thread_time
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    for name, run in works.items():
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        _ms_per_call(run, seconds=seconds)
+        profiler.stop()
+        path = profile_dir / f"{name.replace(':', '-')}.txt"
+        path.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        print(f"  profile of {name}: {path}")
+
+
+# --- Over HTTP: gunicorn under wrk ----------------------------------------------------------
+
+WRK_SCRIPT = """
+local counter, thread_count = 0, 0
+local run, template = "{run}", [==[{template}]==]
+wrk.method = "{method}"
+{headers}
+function setup(thread)
+  thread:set("tid", thread_count)
+  thread_count = thread_count + 1
+end
+function request()
+  if template == "" then return wrk.format() end
+  counter = counter + 1
+  local id = string.format("%s-%04x-4000-8000-%012x", run, tid, counter)
+  return wrk.format(nil, nil, nil, (template:gsub("%%ID%%", id)))
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    '\\nBENCH {{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d,'
+    .. ' "errors": %d, "non_2xx": %d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout, summary.errors.status))
+end
+"""
+
+
+def _wrk_script(endpoint: Endpoint, seed: Seed, directory: Path) -> Path:
+    headers = []
+    if endpoint.authenticated:
+        headers.append(f'wrk.headers["Authorization"] = "Bearer {seed.access}"')
+    template = ""
+    if endpoint.body:
+        headers.append('wrk.headers["Content-Type"] = "application/json"')
+        template = seed.body(endpoint, "%ID%").decode()
+    path = directory / f"{endpoint.name}.lua"
+    path.write_text(
+        WRK_SCRIPT.format(
+            run=secrets.token_hex(4),
+            template=template,
+            method=endpoint.method,
+            headers="\n".join(headers),
+        )
+    )
+    return path
+
+
+def _wrk(endpoint: Endpoint, seed: Seed, base_url: str, directory: Path, seconds: int) -> dict:
+    script = _wrk_script(endpoint, seed, directory)  # a fresh run id: ids never repeat
+    command = [
+        "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
+        "-s", str(script), base_url + endpoint.path,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
+    figures = json.loads(line.removeprefix("BENCH "))
+    figures["rate"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    return figures
+
+
+class Server:
+    """gunicorn as the Procfile's `web:` line starts it, on `port`, logging to a file."""
+
+    def __init__(self, environment: dict[str, str], port: int, log_path: Path):
+        web = next(
+            line.split(":", 1)[1].strip()
+            for line in (ROOT / "Procfile").read_text().splitlines()
+            if line.startswith("web:")
+        )
+        env = {**os.environ, **environment, "PORT": str(port)}
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        self.log = log_path.open("w")
+        self.command = web
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {web}"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers go with it on stop
+        )
+        self.url = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                with urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def report(endpoints, local: dict, remote: dict) -> None:
+    print(
+        "\nIn one process (direct WSGI calls, same PostgreSQL and Redis), per request:"
+        " wall ms (this process's CPU ms)"
+    )
+    for e in endpoints:
+        wall, cpu = local[e.name]
+        line = f"  {e.name:<10}{wall:>7.2f} ms ({cpu:.2f})"
+        if e.service:
+            service, service_cpu = local[f"service:{e.name}"]
+            plumbing = wall - service
+            line += (
+                f"   service ({e.service}) {service:.2f} ms ({service_cpu:.2f}) ="
+                f" {1000 / service:,.0f}/s   plumbing {plumbing:.2f} ms"
+                f" ({cpu - service_cpu:.2f})  target <= {PLUMBING_TARGET_MS} ms"
+                f"  {_verdict(plumbing <= PLUMBING_TARGET_MS)}"
+            )
+        print(line)
+    if not remote:
+        return
+    healthz = remote.get("healthz", {}).get("rate")
+    print(
+        f"\nOver HTTP (gunicorn as in the Procfile; wrk -t{THREADS} -c{CONNECTIONS} "
+        f"-d{DURATION}s after a {WARMUP} s warm-up):"
+    )
+    header = (
+        f"  {'endpoint':<10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'/healthz':>10}"
+        f"{'/service':>10}  {'target':<26}result"
+    )
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for e in endpoints:
+        f = remote[e.name]
+        vs_health = f"{f['rate'] / healthz:.2f}" if healthz else "-"
+        vs_service = "-"
+        if e.service:
+            vs_service = f"{f['rate'] / (1000 / local[f'service:{e.name}'][0]):.2f}"
+        targets, ok = [], True
+        if e.min_rate is not None:
+            targets.append(f">= {e.min_rate:,.0f}/s")
+            ok &= f["rate"] >= e.min_rate
+        if e.max_p99_ms is not None:
+            targets.append(f"p99 <= {e.max_p99_ms:.0f} ms")
+            ok &= f["p99_us"] / 1000 <= e.max_p99_ms
+        if f["errors"] or f["non_2xx"]:
+            targets.append(f"{f['errors']} errors, {f['non_2xx']} non-2xx")
+            ok = False
+        result = _verdict(ok) if targets else ""
+        print(
+            f"  {e.name:<10}{f['rate']:>9,.0f}{f['p50_us'] / 1000:>9.1f}{f['p99_us'] / 1000:>9.1f}"
+            f"{vs_health:>10}{vs_service:>10}  {', '.join(targets):<26}{result}"
+        )
+
+
+# --- Main ---------------------------------------------------------------------------------
+
+
+def _arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default=BENCH_DATABASE, help="throwaway database name")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: free)")
+    parser.add_argument("--rounds", type=int, default=5, help="in-process rounds (median)")
+    parser.add_argument("--seconds", type=float, default=0.6, help="per in-process round")
+    parser.add_argument("--in-process-only", action="store_true", help="skip gunicorn and wrk")
+    parser.add_argument("--profile", type=Path, help="write pyinstrument profiles here")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
+    if not args.in_process_only and shutil.which("wrk") is None:
+        print(
+            "bench/http_api.py drives the server with wrk, which is not installed:\n"
+            "  apt-get install -y wrk   (Debian's package)\n"
+            "or run only the in-process figures with --in-process-only."
+        )
+        return 2
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    bench_url, maintenance_url = database_urls(args.database)
+    key_prefix = f"httpbench-{os.getpid()}"
+    environment = _stack_environment(bench_url, redis_url, key_prefix)
+    began = time.monotonic()
+
+    def say(text, end="\n"):
+        print(f"[{time.monotonic() - began:6.1f}s] {text}", end=end, flush=True)
+
+    server, workdir = None, Path(tempfile.mkdtemp(prefix="httpbench-"))
+    try:
+        say(f"database {args.database}: create, migrate, seed ...", end=" ")
+        database_recreate(maintenance_url, args.database)
+        os.environ.update(environment)
+        import django
+
+        django.setup()
+        _quiet_logs()
+        from django.core.management import call_command
+        from django.db import connection
+
+        call_command("migrate", verbosity=0, interactive=False)
+        seed = _seed()
+        print("done", flush=True)
+
+        say(f"in process: {args.rounds} interleaved rounds of {args.seconds} s each ...")
+        local = in_process_figures(
+            ENDPOINTS, seed, rounds=args.rounds, seconds=args.seconds, profile_dir=args.profile
+        )
+        connection.close()
+
+        remote = {}
+        if not args.in_process_only:
+            port = args.port or _free_port()
+            server = Server(environment, port, workdir / "gunicorn.log")
+            say(f"gunicorn: {server.command} (PORT={port}) ...", end=" ")
+            server.wait_ready()
+            print("up", flush=True)
+            for e in ENDPOINTS:
+                say(f"wrk {e.method} {e.path}: {WARMUP} s warm-up, {DURATION} s ...", end=" ")
+                _wrk(e, seed, server.url, workdir, WARMUP)
+                remote[e.name] = figures = _wrk(e, seed, server.url, workdir, DURATION)
+                print(f"{figures['rate']:,.0f}/s", flush=True)
+        report(ENDPOINTS, local, remote)
+        say("finished")
+        return 0
+    except Exception:
+        if server is not None:
+            print(f"\n--- last lines of the server's log ({workdir / 'gunicorn.log'}) ---")
+            lines = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()
+            print("\n".join(lines[-30:]))
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+        _cleanup(args, maintenance_url, redis_url, key_prefix)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _quiet_logs() -> None:
+    """Log lines are still built and written in process (they are part of the cost), but
+    to /dev/null rather than over the report."""
+    import logging
+
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(devnull)
+
+
+def _cleanup(args, maintenance_url: str, redis_url: str, key_prefix: str) -> None:
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # noqa: BLE001 - Django may never have been set up
+        pass
+    if not args.keep:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(maintenance_url, autocommit=True) as conn:
+            name = sql.Identifier(args.database)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{key_prefix}:*", count=1000))
+    for start in range(0, len(keys), 1000):
+        client.delete(*keys[start : start + 1000])
+    client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -562,7 +562,7 @@ def _cleanup(args, maintenance_url: str, redis_url: str, key_prefix: str) -> Non
         from django.db import connections
 
         connections.close_all()
-    except Exception:  # noqa: BLE001 - Django may never have been set up
+    except Exception:
         pass
     if not args.keep:
         import psycopg

@@ -57,7 +57,10 @@ class TraceIdMiddleware:
         request.trace_id = trace_id_from_header(request.META.get(_TRACE_META))
         structlog.contextvars.clear_contextvars()  # a thread's previous request is over
         trace_id_bind(request.trace_id)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            structlog.contextvars.clear_contextvars()  # nothing outlives the request
         response[TRACE_HEADER] = request.trace_id
         return response
 

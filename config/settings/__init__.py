@@ -89,6 +89,9 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, whose per-request health check polls the socket instead of
+        # running SELECT 1 (a round trip per request).
+        DATABASES["default"]["ENGINE"] = "core.postgresql"
         # Bind parameters on the server and prepare statements the ledger runs thousands of
         # times, instead of parsing and planning each anew. Behind PgBouncer in transaction
         # mode this needs max_prepared_statements (1.21+), or DB_PREPARE_THRESHOLD=0 to stop.

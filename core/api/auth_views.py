@@ -5,8 +5,8 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from core.api.base import AuthApi, PartnerApi
 from core.api.auth_errors import TokenRefused
+from core.api.base import AuthApi, PartnerApi
 from core.models import User
 from core.services import session_login, session_logout, session_refresh
 

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from core.api.exceptions import plain_errors
 from core.api.fields import MetadataField, UUIDStringField
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
@@ -53,7 +54,7 @@ class AmountField(serializers.Field):
 # --- Accounts ------------------------------------------------------------------------------
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     posted = serializers.CharField(help_text="Credits minus debits posted (decimal string).")
     pending = serializers.CharField(
         help_text="What pending transfers would add; negative for reserved outflows."
@@ -61,7 +62,7 @@ class BalanceSerializer(serializers.Serializer):
     available = serializers.CharField(help_text="Posted, less what pending debits reserve.")
 
 
-class AccountSerializer(serializers.Serializer):
+class AccountSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """An account and its balances (decimal strings in the asset's scale)."""
 
     # Balances are the account's current ones, or those of context["balance"] (as_of).
@@ -85,7 +86,7 @@ class AccountSerializer(serializers.Serializer):
         }
 
 
-class EntrySerializer(serializers.Serializer):
+class EntrySerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """One statement line: the account's side of a transfer, and its posted balance after."""
 
     # The account is context["account"].
@@ -119,7 +120,7 @@ class EntrySerializer(serializers.Serializer):
 # --- Transfers -----------------------------------------------------------------------------
 
 
-class TransferSerializer(serializers.Serializer):
+class TransferSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     id = serializers.UUIDField()
     debit_account = serializers.UUIDField(source="debit_account_id")
     credit_account = serializers.UUIDField(source="credit_account_id")
@@ -147,7 +148,7 @@ class TransferResolutionSerializer(TransferSerializer):
     )
 
 
-class TransferInputSerializer(serializers.Serializer):
+class TransferInputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """A transfer to create. Amounts are decimal strings with at most the asset's decimals."""
 
     # Validated into a ledger.posting.TransferRequest; context["assets"] ({code: Asset}), when
@@ -224,7 +225,7 @@ def transfer_requests_parse(items: list) -> tuple[list[TransferRequest | dict], 
 # --- Batches -------------------------------------------------------------------------------
 
 
-class BatchItemResultSerializer(serializers.Serializer):
+class BatchItemResultSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """One item's outcome; `code`/`reason`/`message`/`details` only when it failed, and
     `transfer` only when it was created or replayed."""
 

@@ -13,6 +13,7 @@ from core.api.pagination import (
     paginated_response,
     paginated_schema,
 )
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from ledger.api.filters import AccountFilter, filtered
 from ledger.api.pagination import EntryCursorPagination
@@ -47,7 +48,7 @@ class AccountListApi(PartnerApi):
 
 
 class AccountOpenApi(PartnerApi):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         asset = serializers.CharField(max_length=16)
         code = serializers.RegexField(
             r"^[A-Za-z0-9_.-]+$",
@@ -79,7 +80,7 @@ class AccountCollectionApi(AccountListApi, AccountOpenApi):
 
 
 class AccountDetailApi(PartnerApi):
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         as_of = serializers.DateTimeField(required=False)
 
     @extend_schema(

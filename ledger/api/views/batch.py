@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from core.api.base import PartnerApi
 from core.api.idempotency import idempotent
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import IDEMPOTENCY_KEY
 from ledger import errors
 from ledger.api.schema import TAGS
@@ -26,11 +27,11 @@ class TransferBatchApi(PartnerApi):
     insufficient_funds, and details.results has every item; an invalid item, a 400).
     `independent`: each item is applied or fails alone, invalid items included."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         mode = serializers.CharField()
         results = BatchItemResultSerializer(many=True)
 

@@ -14,6 +14,7 @@ from core.api.pagination import (
     paginated_response,
     paginated_schema,
 )
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from ledger.api.filters import TransferFilter, filtered
 from ledger.api.schema import TAGS
@@ -114,7 +115,7 @@ class TransferDetailApi(PartnerApi):
 class TransferPostApi(PartnerApi):
     """Post a pending transfer, fully or (with `amount`) partly: the rest is released."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         id = UUIDStringField(
             required=False, help_text="Client-chosen id of the posting transfer (idempotent)."
         )
@@ -153,7 +154,7 @@ class TransferPostApi(PartnerApi):
 class TransferVoidApi(PartnerApi):
     """Void a pending transfer: its whole reservation is released."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         id = UUIDStringField(
             required=False, help_text="Client-chosen id of the voiding transfer (idempotent)."
         )

@@ -14,7 +14,6 @@ import uuid
 from core.models import Partner, User
 
 PARTNER_CLAIM = "partner_id"
-FAMILY_CLAIM = "family"
 _USER_FIELDS = ("id", "username", "email", "partner_id", "is_active")
 _PARTNER_FIELDS = ("id", "slug", "name", "is_active")
 

@@ -8,8 +8,9 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.api.auth_errors import TokenRefused
 from core.models import AuditEvent, Partner, User
-from core.principal import FAMILY_CLAIM, principal_claims
+from core.principal import principal_claims
 from core.sessions import (
+    FAMILY_CLAIM,
     session_refresh_rotate,
     session_token_consume,
     session_tokens_register,

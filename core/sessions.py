@@ -25,6 +25,7 @@ _EPOCH_KEY = "auth:epoch:{}"
 _FAMILY_KEY = "auth:family:{}"
 _RATE_KEY = "throttle:partner:{}"
 ROTATED = "rotated"
+FAMILY_CLAIM = "family"  # the login a token descends from: its first refresh token's jti
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _record(token, epoch) -> str:
 
 def _family_key(token) -> str:
     # Every token session_login issues names its family (the login's first refresh jti).
-    return _FAMILY_KEY.format(token.get("fam") or token.get("jti"))
+    return _FAMILY_KEY.format(token.get(FAMILY_CLAIM) or token.get("jti"))
 
 
 def _ttl(token) -> int:
@@ -255,9 +256,13 @@ def _redis_store(url: str) -> RedisTokenStore:
     return RedisTokenStore(url)
 
 
-def _store():
+def token_store() -> RedisTokenStore | CacheTokenStore:
+    """The store in use: Redis when REDIS_URL is set, else Django's cache."""
     url = settings.REDIS_URL
     return _redis_store(url) if url else _CACHE_STORE
+
+
+_store = token_store
 
 
 _CACHE_STORE = CacheTokenStore()

@@ -474,11 +474,17 @@ def _arguments():
     parser.add_argument("--in-process-only", action="store_true", help="skip gunicorn and wrk")
     parser.add_argument("--profile", type=Path, help="write pyinstrument profiles here")
     parser.add_argument("--keep", action="store_true", help="leave the database in place")
+    parser.add_argument(
+        "--only", help="comma-separated endpoint names, e.g. healthz,me (default: all)"
+    )
     return parser.parse_args()
 
 
 def main() -> int:
     args = _arguments()
+    endpoints = ENDPOINTS
+    if args.only:
+        endpoints = [e for e in ENDPOINTS if e.name in args.only.split(",")]
     if not args.in_process_only and shutil.which("wrk") is None:
         print(
             "bench/http_api.py drives the server with wrk, which is not installed:\n"
@@ -514,7 +520,7 @@ def main() -> int:
 
         say(f"in process: {args.rounds} interleaved rounds of {args.seconds} s each ...")
         local = in_process_figures(
-            ENDPOINTS, seed, rounds=args.rounds, seconds=args.seconds, profile_dir=args.profile
+            endpoints, seed, rounds=args.rounds, seconds=args.seconds, profile_dir=args.profile
         )
         connection.close()
 
@@ -525,12 +531,12 @@ def main() -> int:
             say(f"gunicorn: {server.command} (PORT={port}) ...", end=" ")
             server.wait_ready()
             print("up", flush=True)
-            for e in ENDPOINTS:
+            for e in endpoints:
                 say(f"wrk {e.method} {e.path}: {WARMUP} s warm-up, {DURATION} s ...", end=" ")
                 _wrk(e, seed, server.url, workdir, WARMUP)
                 remote[e.name] = figures = _wrk(e, seed, server.url, workdir, DURATION)
                 print(f"{figures['rate']:,.0f}/s", flush=True)
-        report(ENDPOINTS, local, remote)
+        report(endpoints, local, remote)
         say("finished")
         return 0
     except Exception:

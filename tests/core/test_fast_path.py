@@ -215,3 +215,14 @@ def test_prebuilt_fields_are_clones_that_share_no_validator_list():
     assert first.fields["name"] is not second.fields["name"]
     assert _WithValidators(data={"name": "toolong"}).is_valid() is False
     assert _WithValidators(data={"name": "ok"}).is_valid() is True
+
+
+@pytest.mark.redis
+def test_the_redis_cache_builds_one_client_per_pool_not_one_per_call():
+    from django.core.cache import cache
+
+    cache.set("fast-path-probe", 7)
+
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client
+    assert cache.get("fast-path-probe") == 7

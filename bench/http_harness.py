@@ -143,7 +143,7 @@ def _profile(works, profile_dir: Path, *, seconds: float) -> None:
     try:
         from pyinstrument import Profiler
     except ImportError:
-        print("  (--profile needs pyinstrument: .venv/bin/pip install pyinstrument)")
+        print("  (--profile needs pyinstrument, from requirements/dev.txt)")
         return
     from pyinstrument.stack_sampler import get_stack_sampler
 

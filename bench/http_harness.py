@@ -4,6 +4,7 @@ bench/http_api.py's Endpoint and Seed."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -72,30 +73,6 @@ class InProcess:
             getattr(result, "close", lambda: None)()
         return int(status[0].split()[0])
 
-    def transfer_apply(self) -> None:
-        """What the transfer POST asks of the ledger, called directly."""
-        from ledger.services import TransferRequest, transfer_apply
-
-        transfer_apply(
-            request=TransferRequest(
-                id=uuid.uuid4(),
-                debit_account_id=uuid.UUID(self.seed.values["alpha_usd"]),
-                credit_account_id=uuid.UUID(self.seed.values["beta_usd"]),
-                amount=1,
-                asset="USD",
-            ),
-            partner=self._alpha.partner,
-            acting_user=self._alpha,
-        )
-
-    @property
-    def _alpha(self):
-        if not hasattr(self, "_alpha_user"):
-            from core.models import User
-
-            self._alpha_user = User.objects.select_related("partner").get(username="alpha-api")
-        return self._alpha_user
-
     def work(self, endpoint: Endpoint):
         expected = 201 if endpoint.method == "POST" else 200
 
@@ -123,7 +100,7 @@ def in_process_figures(endpoints, seed: Seed, *, rounds: int, seconds: float, pr
     works = {e.name: harness.work(e) for e in endpoints}
     for e in endpoints:
         if e.service:
-            works[f"service:{e.name}"] = getattr(harness, e.service)
+            works[f"service:{e.name}"] = functools.partial(e.service, seed)
     for run in works.values():  # warm up: imports, prepared statements, connections
         for _ in range(30):
             run()

@@ -12,6 +12,7 @@ family, and the partner's rate limit) is one Lua script: one round trip. Without
 (the embedded default) it is Django's cache, and DRF's throttle counts on its own.
 """
 
+import os
 import time
 from dataclasses import dataclass
 from functools import cache as memoized
@@ -232,7 +233,7 @@ class RedisTokenStore:
         if rate is not None:
             with self._lock:
                 self._sequence += 1
-                member = f"{time.time_ns()}:{id(self)}:{self._sequence}"
+                member = f"{time.time_ns()}:{os.getpid()}:{self._sequence}"  # unique
             keys.append(self._key(_RATE_KEY.format(rate_ident)))
             args += [repr(time.time()), rate.seconds, rate.requests, member]
         answer = self._check(keys=keys, args=args)

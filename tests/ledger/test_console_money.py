@@ -21,6 +21,7 @@ from ledger.services import (
     pending_transfer_post,
     transfer_create,
 )
+from tests.console_html import forms_opened_inside_a_form
 
 ACCOUNTS = "/admin/ledger/account/"
 TRANSFERS = "/admin/ledger/transfer/"
@@ -337,27 +338,6 @@ def test_an_adjustment_page_has_approve_and_reject_and_then_links_the_transfer(
     assert 'value="approve"' not in after
 
 
-def _forms_opened_inside_a_form(page: str) -> int:
-    """How many <form> tags open while another is open (the browser drops those)."""
-    from html.parser import HTMLParser
-
-    class Forms(HTMLParser):
-        depth = nested = 0
-
-        def handle_starttag(self, tag, attrs):
-            if tag == "form":
-                self.nested += self.depth > 0
-                self.depth += 1
-
-        def handle_endtag(self, tag):
-            if tag == "form":
-                self.depth -= 1
-
-    parser = Forms()
-    parser.feed(page)
-    return parser.nested
-
-
 def test_an_adjustment_pages_approve_and_reject_are_not_inside_the_change_form(
     ops2, house_usd, alpha_usd, staff_user
 ):
@@ -374,7 +354,7 @@ def test_an_adjustment_pages_approve_and_reject_are_not_inside_the_change_form(
     )
     page = ops2.get(f"{ADJUSTMENTS}{adjustment.pk}/change/").content.decode()
     assert 'value="approve"' in page and 'value="reject"' in page
-    assert _forms_opened_inside_a_form(page) == 0
+    assert forms_opened_inside_a_form(page) == 0
 
 
 # --- Guided bank deposit / withdrawal ------------------------------------------------------------

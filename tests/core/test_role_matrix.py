@@ -34,6 +34,7 @@ from ledger.adjustments import adjustment_propose
 from ledger.models import LedgerCheckRun
 from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
 from tests.conftest import PASSWORD
+from tests.console_html import forms_opened_inside_a_form
 
 pytestmark = pytest.mark.django_db
 
@@ -303,3 +304,24 @@ def test_each_group_reaches_exactly_what_the_table_gives_it(label, group):
             or any("No action selected" in str(m) for m in get_messages(response.wsgi_request))
         )
         assert refused != expected, f"{group} posting action {name} on {label}"
+
+
+@pytest.mark.parametrize("label", CONSOLE_MODELS)
+def test_no_console_page_nests_a_form_or_shows_a_template_comment(label):
+    # A nested form is dropped by the browser: its button posts the page's own form (a 403
+    # on a read-only page, or the wrong action), which no test client notices.
+    boss = User.objects.create_superuser(username="boss", password=PASSWORD)
+    model = next(m for m in admin.site._registry if m._meta.label_lower == label)
+    modeladmin = admin.site._registry[model]
+    obj = _make(label, boss)
+    as_boss = Client()
+    as_boss.force_login(boss)
+    for what, method, url, _ in _pages(modeladmin, obj):
+        if method != "get":
+            continue
+        response = as_boss.get(url)
+        if response.status_code != 200:
+            continue
+        page = response.content.decode()
+        assert forms_opened_inside_a_form(page) == 0, f"{label} {what}: a form inside a form"
+        assert "{#" not in page, f"{label} {what}: a template comment shown (one line only)"

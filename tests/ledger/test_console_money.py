@@ -21,6 +21,7 @@ from ledger.services import (
     pending_transfer_post,
     transfer_create,
 )
+from tests.console_html import forms_opened_inside_a_form
 
 ACCOUNTS = "/admin/ledger/account/"
 TRANSFERS = "/admin/ledger/transfer/"
@@ -335,6 +336,25 @@ def test_an_adjustment_page_has_approve_and_reject_and_then_links_the_transfer(
     after = ops2.get(url).content.decode()
     assert f'href="{TRANSFERS}{adjustment.transfer_id}/change/"' in after
     assert 'value="approve"' not in after
+
+
+def test_an_adjustment_pages_approve_and_reject_are_not_inside_the_change_form(
+    ops2, house_usd, alpha_usd, staff_user
+):
+    # Inside the change form the buttons would post it (403: adjustments are read-only).
+    from ledger.adjustments import adjustment_propose
+
+    adjustment = adjustment_propose(
+        debit_account=house_usd["settlement_bank"],
+        credit_account=alpha_usd,
+        amount=500_000,
+        reason="wire 2",
+        acting_user=staff_user,
+        code="deposit",
+    )
+    page = ops2.get(f"{ADJUSTMENTS}{adjustment.pk}/change/").content.decode()
+    assert 'value="approve"' in page and 'value="reject"' in page
+    assert forms_opened_inside_a_form(page) == 0
 
 
 # --- Guided bank deposit / withdrawal ------------------------------------------------------------

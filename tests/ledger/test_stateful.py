@@ -145,6 +145,7 @@ class Posted:
     amount: int
     asset: str
     reversed: bool = False
+    reversal_id: uuid.UUID | None = None  # the transfer that moved it back
 
 
 @dataclass
@@ -1225,6 +1226,8 @@ class LedgerMachine(RuleBasedStateMachine):
         posted = self.m.posted.get(original_id)
         if self.m.kinds[original_id] not in REVERSIBLE:
             expected = {errors.NotAPendingTransfer}
+        elif posted.reversed and reversal_id is not None and reversal_id == posted.reversal_id:
+            expected = set()  # the same reversal asked for again: a replay of it
         elif posted.reversed:
             expected = found | {errors.AlreadyReversed}
         else:
@@ -1254,6 +1257,10 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if reversal_id is not None:
             assert reversal.pk == reversal_id
+        if posted.reversed:  # the replay: the reversal it made before, nothing new
+            assert reversal.pk == posted.reversal_id
+            OUTCOMES["reverse: replayed"] += 1
+            return
         request = TransferRequest(
             id=reversal.pk,
             debit_account_id=posted.credit,
@@ -1264,7 +1271,7 @@ class LedgerMachine(RuleBasedStateMachine):
             reference=reversal.reference,
         )
         apply_new(self.m, request, reversal.pk, now=self.clock.now, origin=STAFF)
-        posted.reversed = True
+        posted.reversed, posted.reversal_id = True, reversal.pk
 
     # --- invariants ------------------------------------------------------------------------
 

@@ -136,10 +136,12 @@ class Order(models.Model):
             ),
         ]
         indexes = [
+            # The matcher's queue: orders it has not yet taken in (accepted ones to match,
+            # cancelled or expired ones to take off its book), in sequence order.
             models.Index(
-                fields=["instrument", "booked", "sequence"],
-                condition=Q(booked=False, status="accepted"),
-                name="order_unbooked_by_sequence",
+                fields=["instrument", "sequence"],
+                condition=Q(booked=False, sequence__isnull=False),
+                name="order_matcher_queue",
             ),
             models.Index(fields=["partner", "created_at", "id"], name="order_partner_recent"),
         ]

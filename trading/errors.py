@@ -1,6 +1,6 @@
 """Trading's domain errors (stable codes, part of the partner contract)."""
 
-from core.errors import BusinessRuleViolation, Conflict, NotFound
+from core.errors import Conflict, NotFound
 
 
 class OrderStatusConflict(Conflict):
@@ -23,8 +23,11 @@ class OrderNotFound(NotFound):
     default_message = "No such order."
 
 
-class ClientOrderIdReused(BusinessRuleViolation):
-    """Same client_order_id, different body: mirrors a transfer id reused with another body."""
+class ClientOrderIdReused(Conflict):
+    """Same client_order_id, another order: a 409, as a transfer id reused with other fields."""
 
-    code = "client_order_id_reused"
     default_message = "This client_order_id was used for a different order."
+
+
+class InstrumentStatusConflict(Conflict):
+    default_message = "The instrument is already in that status."

@@ -48,6 +48,7 @@ ERROR_RESPONSES = {
     404: "not_found: no such resource, or not yours",
     409: "conflict (details.reason says why) or idempotency_in_progress",
     422: "insufficient_funds, account_frozen or idempotency_key_reused",
+    503: "service_unavailable: overloaded or down (an instrument's matcher); Retry-After",
 }
 
 

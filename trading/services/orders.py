@@ -19,6 +19,7 @@ from core.errors import ServiceUnavailable, ValidationFailed
 from ledger.errors import InsufficientFunds
 from risk.services import Decision, order_decision
 from trading import errors
+from trading.matcher import match_inline, order_cancel_booked
 from trading.models import Instrument, MatcherState, Order
 from trading.services.holds import (
     NotionalNotWhole,
@@ -86,8 +87,6 @@ def order_place(
             raise
         return OrderPlaced(order=existing, replayed=True)
     if order.status == S.ACCEPTED and settings.TRADING_MATCH_INLINE:
-        from trading.matcher import match_inline  # the matcher's; imported late: it imports us
-
         match_inline(instrument.pk)
         order.refresh_from_db()
     return OrderPlaced(order=order)
@@ -208,8 +207,8 @@ def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -
     """Cancel an open order: what its fills did not consume is released at once.
 
     Raises OrderNotCancellable (409) when it is filled, cancelled, rejected or expired. A
-    resting (booked) order is unbooked: the matcher finds it in its queue (booked=False,
-    sequence set) and takes it off its book (trading.matcher).
+    resting (booked) order goes back on the matcher's queue, which takes it off its book
+    (trading.matcher.order_cancel_booked).
     """
     with transaction.atomic():
         locked = Order.objects.select_for_update().select_related("instrument").get(pk=order.pk)
@@ -220,7 +219,7 @@ def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -
             )
         order_status_set(order=locked, status=S.CANCELLED, reason=reason)
         order_hold_release(order=locked, acting_user=acting_user)
-        # A resting order goes back on the matcher's queue, which takes it off its book.
-        locked.booked = False
-        locked.save(update_fields=["status", "cancel_reason", "hold_id", "booked", "updated_at"])
+        locked.save(update_fields=["status", "cancel_reason", "hold_id", "updated_at"])
+        if locked.booked:
+            order_cancel_booked(order=locked)
     return locked

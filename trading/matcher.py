@@ -234,27 +234,36 @@ def matchers_run(
     """Run the matchers of `symbols` (all instruments when None) round-robin on this
     thread's one connection until `stop` is set: a batch of each in turn. An instrument
     whose lock another process holds is retried each second (stand-by)."""
-    instruments = Instrument.objects.select_related("base_asset").order_by("symbol")
-    if symbols:
-        instruments = instruments.filter(symbol__in=symbols)
-    matchers = [
-        InstrumentMatcher(
-            instrument, batch_size=batch_size, gap_grace=gap_grace, commit_delay=commit_delay
+    matchers: list[InstrumentMatcher] = []
+
+    def instruments_refresh() -> None:  # instruments listed since start join in
+        instruments = Instrument.objects.select_related("base_asset").order_by("symbol")
+        if symbols:
+            instruments = instruments.filter(symbol__in=symbols)
+        known = {matcher.instrument.pk for matcher in matchers}
+        matchers.extend(
+            InstrumentMatcher(
+                instrument, batch_size=batch_size, gap_grace=gap_grace, commit_delay=commit_delay
+            )
+            for instrument in instruments.exclude(pk__in=known)
         )
-        for instrument in instruments
-    ]
-    if not matchers:
-        logger.warning("matcher_no_instruments", symbols=symbols)
+
     owned: set[int] = set()
     tried_at = 0.0
     try:
         while not stop.is_set():
-            if len(owned) < len(matchers) and time.monotonic() - tried_at >= 1.0:
+            if time.monotonic() - tried_at >= 1.0:
                 tried_at = time.monotonic()
-                for matcher in matchers:
-                    if matcher.instrument.pk not in owned and matcher.lock_try():
-                        owned.add(matcher.instrument.pk)
-                        logger.info("matcher_lock_taken", symbol=matcher.instrument.symbol)
+                try:
+                    instruments_refresh()
+                    for matcher in matchers:
+                        if matcher.instrument.pk not in owned and matcher.lock_try():
+                            owned.add(matcher.instrument.pk)
+                            logger.info("matcher_lock_taken", symbol=matcher.instrument.symbol)
+                except DatabaseError:
+                    logger.exception("matcher_database_unavailable")
+                    owned.clear()
+                    connection.close()
             busy = False
             for matcher in matchers:
                 if matcher.instrument.pk not in owned or stop.is_set():

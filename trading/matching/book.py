@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ledger.services import HoldOperation
 from trading.engine import (
     BUY,
     Book,
@@ -31,8 +30,6 @@ S = Order.Status
 OPEN_STATUSES = (S.ACCEPTED, S.PARTIALLY_FILLED)  # a booked order in these rests on the book
 ENDED_OUTSIDE = (S.CANCELLED, S.EXPIRED)  # ended by order_cancel / expiry: take it off
 MATCHER_REFUSED = "matcher_refused"  # the engine refused it (order entry should have)
-# Client ids of the hold operation that ends an order's hold: the same end twice is a replay.
-HOLD_END_NAMESPACE = uuid.UUID("5b0d8f0e-6a57-4c1b-9d0e-6f1f3f0a7c21")
 
 # The columns the matcher reads of an order (queue and restore), in this order.
 ORDER_COLUMNS = (
@@ -64,6 +61,7 @@ class OrderProgress:
         "filled_quantity",
         "hold_id",
         "id",
+        "new_hold_id",
         "partner_id",
         "price",
         "quantity",
@@ -97,6 +95,7 @@ class OrderProgress:
             self.reserved,
         ) = row
         self.cancel_reason = self.reject_reason = ""
+        self.new_hold_id = None  # set when the batch shrinks the hold
         self.mark_written()
 
     def mark_written(self) -> None:
@@ -124,11 +123,11 @@ class TradeRow:
 @dataclass
 class BatchOutcome:
     """What one batch changes: every order row it touched (guarded by what it read), the
-    trades, the hold operations of orders that ended, and the counters."""
+    trades, the orders that ended (their holds shrink), and the counters."""
 
     orders: dict[uuid.UUID, OrderProgress] = field(default_factory=dict)
     trades: list[TradeRow] = field(default_factory=list)
-    hold_operations: list[HoldOperation] = field(default_factory=list)
+    ended: list[OrderProgress] = field(default_factory=list)  # their holds to shrink
     last_sequence: int = 0
     last_trade_sequence: int = 0
     taken: int = 0  # queue entries taken in (orders and ended-elsewhere acknowledgements)
@@ -254,26 +253,11 @@ class MatcherBook:
         )
 
     def _end(self, order: OrderProgress, status: str, reason: str, outcome: BatchOutcome):
-        """The order is done: its status, and its hold shrunk to what fills consumed."""
+        """The order is done: its status; writes shrinks its hold to what fills consumed."""
         if order.status == status:
             return
         _status_move(order, status, reason)
-        keep = order.consumed
-        if order.hold_id is None or keep >= order.reserved:
-            return  # nothing left over to release (a sell filled, a buy filled at its limit)
-        ref = str(order.id)
-        outcome.hold_operations.append(
-            HoldOperation(
-                pending_id=order.hold_id,
-                action=HoldOperation.VOID,
-                keep=keep,
-                transfer_id=uuid.uuid5(HOLD_END_NAMESPACE, f"{ref}:release"),
-                successor_id=uuid.uuid5(HOLD_END_NAMESPACE, f"{ref}:keep") if keep else None,
-                origin_ref=ref,
-            )
-        )
-        order.hold_id = outcome.hold_operations[-1].successor_id or order.hold_id
-        order.reserved = keep
+        outcome.ended.append(order)
 
 
 def _status_move(order: OrderProgress, status: str, reason: str = "") -> None:

@@ -161,12 +161,12 @@ class InstrumentMatcher:
             rows = self._in_sequence(rows)
             now = timezone.now()
             if not rows:
-                self._beat(now, busy=False)
+                self._beat(now, taken=0)
                 return 0
             outcome = self.kept.take(rows)
             outcome_write(outcome, instrument_id=instrument_id, now=now)
             self.last_sequence = max(self.last_sequence, outcome.last_sequence)
-            self._beat(now, busy=True)
+            self._beat(now, taken=outcome.taken)
             if self.commit_delay:
                 time.sleep(self.commit_delay)
         for order in outcome.orders.values():
@@ -195,12 +195,14 @@ class InstrumentMatcher:
         self._gap = None
         return rows
 
-    def _beat(self, now, *, busy: bool) -> None:
-        """Heartbeat, lag and counters into MatcherState (idle: once a second)."""
+    def _beat(self, now, *, taken: int) -> None:
+        """Heartbeat, lag and counters into MatcherState: each batch, and once a second
+        when idle. The lag is counted when the queue may have run dry (a short batch) and
+        at most every LAG_EVERY_SECONDS while busy."""
         clock = time.monotonic()
-        if not busy and clock - self._beat_at < IDLE_BEAT_SECONDS:
+        if not taken and not self._lag and clock - self._beat_at < IDLE_BEAT_SECONDS:
             return
-        if not busy or clock - self._lag_at >= LAG_EVERY_SECONDS:
+        if taken < self.batch_size or clock - self._lag_at >= LAG_EVERY_SECONDS:
             self._lag = Order.objects.filter(
                 instrument_id=self.instrument.pk,
                 booked=False,

@@ -6,6 +6,8 @@ still open when its hold was released by someone else (settlement, staff) with n
 kept, since an order must not stay live without its funds.
 """
 
+import uuid
+
 import structlog
 from django.db import transaction
 
@@ -17,11 +19,13 @@ logger = structlog.get_logger(__name__)
 
 
 def order_hold_changed(change: HoldChanged) -> None:
+    try:
+        order_id = uuid.UUID(change.origin_ref)
+    except ValueError:  # not an order's id: nothing of ours
+        return
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update()
-            .filter(pk=change.origin_ref, hold_id=change.hold_id)
-            .first()
+            Order.objects.select_for_update().filter(pk=order_id, hold_id=change.hold_id).first()
         )
         if order is None:  # already followed (our own shrink, or a redelivery)
             return

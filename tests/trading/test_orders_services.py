@@ -237,3 +237,37 @@ def test_the_order_follows_its_hold_when_settlement_shrinks_it(
     current = hold_current(hold_id=order.hold_id)
     assert order.hold_id == current.pk and current.amount == 90_000
     assert order.status == "accepted"
+
+
+def test_a_risk_rejection_keeps_a_rejected_order_and_holds_nothing(
+    partner, acme, fund, monkeypatch
+):
+    from risk.services import Decision
+
+    usd = fund(partner, "USD", 500_000)
+    monkeypatch.setattr(
+        "trading.services.orders.order_decision",
+        lambda **_: Decision(outcome=Decision.REJECT, reasons=("max_notional",)),
+    )
+    order = place(partner, acme).order
+    assert (order.status, order.reject_reason, order.sequence) == ("rejected", "max_notional", None)
+    assert order.risk_decision == {"outcome": "reject", "reasons": ["max_notional"]}
+    assert order.hold_id is None and not holds_by_origin(origin="order").exists()
+    assert available(usd) == 500_000
+
+
+def test_an_order_risk_sends_to_review_is_held_with_its_funds_and_no_sequence(
+    partner, acme, fund, monkeypatch
+):
+    from risk.services import Decision
+
+    usd = fund(partner, "USD", 500_000)
+    monkeypatch.setattr(
+        "trading.services.orders.order_decision",
+        lambda **_: Decision(outcome=Decision.REVIEW, reasons=("large_order",)),
+    )
+    order = place(partner, acme).order
+    assert (order.status, order.sequence, order.booked) == ("held", None, False)
+    assert available(usd) == 400_000
+    assert order_cancel(order=order).status == "cancelled"
+    assert available(usd) == 500_000

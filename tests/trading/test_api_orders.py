@@ -238,3 +238,11 @@ def test_orders_list_filters_by_symbol_and_status(partner_api, partner, acme, fu
     assert len(partner_api.get(ORDERS).json()["results"]) == 2
     assert partner_api.get(ORDERS, {"symbol": "GLOBEX/USD"}).json()["results"] == []
     assert partner_api.get(ORDERS, {"status": "bogus"}).status_code == 400
+
+
+def test_a_symbol_filter_that_is_no_symbol_is_400(partner_api, acme):
+    for bad in ("\x00", "ACME", "A/B/C"):
+        response = partner_api.get(ORDERS, {"symbol": bad})
+        assert response.status_code == 400, (bad, response.content)
+        assert "symbol" in response.json()["details"]
+    assert partner_api.get("/api/v1/trading/trades/", {"symbol": "\x00"}).status_code == 400

@@ -124,6 +124,7 @@ def test_a_halted_instrument_refuses_orders(partner, acme, fund):
         ({"price": 100_001, "quantity": 1}, "price"),  # above it (1000.00)
         ({"type": "limit", "price": None, "quantity": 1}, "price"),
         ({"type": "market", "price": 1000, "quantity": 1}, "price"),
+        ({"price": 100_000, "quantity": 2**62}, "quantity"),  # its value overflows BIGINT
     ],
 )
 def test_orders_outside_the_instruments_rules_are_invalid(partner, acme, fund, fields, field):

@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from trading.api.filters import SYMBOL_PATTERN
 from trading.api.views import (
     InstrumentBookApi,
     InstrumentListApi,
@@ -15,7 +16,7 @@ class SymbolConverter:
     """An instrument symbol in a path: "ACME-USD", or "ACME/USD" (sent URL-encoded as
     ACME%2FUSD, which the server decodes to a slash before routing)."""
 
-    regex = r"[A-Za-z0-9._]{1,15}[/-][A-Za-z0-9._]{1,15}"
+    regex = SYMBOL_PATTERN
 
     def to_python(self, value: str) -> str:
         return value.replace("-", "/")

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.errors import ServiceUnavailable, ValidationFailed
+from core.money import MAX_MINOR_UNITS
 from ledger.errors import InsufficientFunds
 from risk.services import Decision, order_decision
 from trading import errors
@@ -130,6 +131,9 @@ def _validate(order: Order) -> None:
             order.reserved = order_reserve_amount(order=order)
         except NotionalNotWhole:
             problems["quantity"] = ["Price x quantity must be whole minor units of the quote."]
+        else:
+            if order.reserved > MAX_MINOR_UNITS:  # a BIGINT amount in the ledger
+                problems["quantity"] = ["Too large: the order's value does not fit."]
     if problems:
         raise ValidationFailed(details=problems)
 

@@ -211,7 +211,7 @@ def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -
     """Cancel an open order: what its fills did not consume is released at once.
 
     Raises OrderNotCancellable (409) when it is filled, cancelled, rejected or expired. A
-    resting (booked) order goes back on the matcher's queue, which takes it off its book
+    cancelled order goes back on the matcher's queue, which takes it off its book
     (trading.matcher.order_cancel_booked).
     """
     with transaction.atomic():
@@ -224,6 +224,5 @@ def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -
         order_status_set(order=locked, status=S.CANCELLED, reason=reason)
         order_hold_release(order=locked, acting_user=acting_user)
         locked.save(update_fields=["status", "cancel_reason", "hold_id", "updated_at"])
-        if locked.booked:
-            order_cancel_booked(order=locked)
+        order_cancel_booked(order=locked)  # booked or not: the matcher's queue sees it
     return locked

@@ -10,7 +10,7 @@ from ledger.models import Transfer
 from ledger.selectors import account_balance, hold_current, holds_by_origin, transfer_by_id
 from ledger.services import HoldOperation, ledger_apply, pending_transfer_void
 from trading import errors
-from trading.models import Order
+from trading.models import MatcherState, Order
 from trading.services.instruments import instrument_halt
 from trading.services.orders import order_cancel, order_place
 
@@ -194,7 +194,7 @@ def test_a_full_queue_refuses_new_orders_with_503(partner, acme, fund):
     assert (refused.value.status, refused.value.retry_after) == (503, 1)
     assert refused.value.details["reason"] == "queue_full"
     assert Order.objects.count() == 2
-    Order.objects.filter(client_order_id="a").update(booked=True)  # the matcher took one
+    MatcherState.objects.filter(instrument=acme).update(last_sequence=1)  # it took one in
     assert place(partner, acme, cid="c").order.status == "accepted"
 
 

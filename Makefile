@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench bench-engine clean migrate
+.PHONY: run test up lint format lock bench bench-engine bench-matcher clean migrate
 
 # The venv is rebuilt whenever the lock file changes.
 $(BIN)/.installed: requirements/dev.txt
@@ -52,6 +52,10 @@ bench: $(BIN)/.installed
 bench-engine: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
 	$(BIN)/python bench/matching_engine.py $(BENCH_ARGS)
+
+# The durable matcher on PostgreSQL beside hand-written SQL (its own scratch database).
+bench-matcher: $(BIN)/.installed
+	$(BIN)/python bench/matcher.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles

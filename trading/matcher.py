@@ -3,10 +3,12 @@
 Each batch is one transaction: read the matcher's queue (orders with a sequence number
 that it has not taken in: `booked=False`, in sequence order, up to `batch_size`), feed the
 engine, and write the trades, the order rows (fills, status through order_status_set,
-booked=True), the holds of orders that ended shrunk to what their fills consumed, and
-MatcherState (heartbeat, lag, counters). A crash loses the open batch only; the next
-matcher rebuilds its book from the open booked orders (Book.restore, in sequence order),
-continuing the trade counter, and takes the same queue again. docs/architecture.md,
+booked=True, release_pending for orders that ended holding more than their fills
+consumed) and MatcherState (heartbeat, lag, counters). The holds of those orders shrink
+right after, in their own transactions (trading.matching.releases says why). A crash
+loses the open batch only; the next matcher rebuilds its book from the open booked orders
+(Book.restore, in sequence order), continuing the trade counter, and takes the same queue
+again. docs/architecture.md,
 "Durable matcher", says why each piece is as it is.
 
 Ordering: order entry assigns sequences as the last statement of its transaction, so they
@@ -35,6 +37,7 @@ from django.utils import timezone
 
 from trading.matching import locks
 from trading.matching.book import OPEN_STATUSES, ORDER_COLUMNS, MatcherBook
+from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict, outcome_write
 from trading.models import Instrument, MatcherState, Order, Trade
 
@@ -252,6 +255,10 @@ def matchers_run(
 
     owned: set[int] = set()
     tried_at = 0.0
+    releaser = threading.Thread(
+        target=releases_run, kwargs={"stop": stop, "idle_seconds": idle_seconds}, daemon=True
+    )
+    releaser.start()
     try:
         while not stop.is_set():
             if time.monotonic() - tried_at >= 1.0:
@@ -292,6 +299,27 @@ def matchers_run(
         with contextlib.suppress(DatabaseError):  # a lost connection took its locks along
             locks.session_unlock_all()
         connection.close()
+        stop.set()
+        releaser.join(timeout=30)
+
+
+def releases_run(*, stop: threading.Event, idle_seconds: float = 0.05) -> None:
+    """The deferred hold releases of ended orders (trading.matching.releases), on a thread
+    and connection of their own, until `stop` is set."""
+    try:
+        while not stop.is_set():
+            try:
+                if not order_holds_release_pending():
+                    stop.wait(idle_seconds)
+            except DatabaseError:
+                logger.exception("matcher_releases_database_error")
+                connection.close()
+                stop.wait(1.0)
+            except Exception:
+                logger.exception("matcher_releases_failed")
+                stop.wait(1.0)
+    finally:
+        connection.close()
 
 
 # --- The embedded default (order_place, after commit) -------------------------------------
@@ -299,9 +327,11 @@ def matchers_run(
 
 def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
     """Match what is queued for the instrument now, in this process (one batch, on the book
-    rebuilt from the database, so every web process gives the same result). With a matcher
-    process holding the instrument, it steps aside and returns 0."""
+    rebuilt from the database, so every web process gives the same result), then release
+    what the orders it ended no longer need. With a matcher process holding the
+    instrument, it steps aside and returns 0."""
     instrument = Instrument.objects.select_related("base_asset").get(pk=instrument_id)
+    taken = 0
     for _ in range(3):  # a cancel committing under the batch: rebuild and go again
         try:
             with transaction.atomic():
@@ -310,7 +340,9 @@ def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
                 matcher = InstrumentMatcher(
                     instrument, batch_size=batch_size, gap_grace=0.0, fenced=False
                 )
-                return matcher.step()
+                taken = matcher.step()
+            break
         except BatchConflict:
             continue
-    return 0
+    order_holds_release_pending(instrument_id=instrument_id)
+    return taken

@@ -101,6 +101,10 @@ class Order(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
     sequence = models.BigIntegerField(null=True, blank=True, help_text="Assigned at acceptance.")
     booked = models.BooleanField(default=False, help_text="The matcher has taken it in.")
+    release_pending = models.BooleanField(
+        default=False,
+        help_text="Ended by the matcher; its hold not yet shrunk to what its fills consumed.",
+    )
     hold_id = models.UUIDField(
         null=True, blank=True, help_text="The CURRENT ledger hold (successor after a shrink)."
     )
@@ -144,6 +148,12 @@ class Order(models.Model):
                 name="order_matcher_queue",
             ),
             models.Index(fields=["partner", "created_at", "id"], name="order_partner_recent"),
+            # The matcher's deferred hold releases (trading.matching.releases).
+            models.Index(
+                fields=["instrument"],
+                condition=Q(release_pending=True),
+                name="order_release_pending",
+            ),
         ]
 
     def __str__(self) -> str:

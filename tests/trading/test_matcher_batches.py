@@ -5,6 +5,7 @@ a row changed under a batch rolls it back."""
 import pytest
 
 from trading.matcher import InstrumentMatcher, match_inline
+from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict
 from trading.models import MatcherState, Order, Trade
 from trading.services.orders import order_cancel, order_place
@@ -55,6 +56,7 @@ def test_the_matcher_commits_what_the_engine_does_in_memory_across_batches_and_r
     matcher = InstrumentMatcher(acme, batch_size=23, fenced=False)
 
     batches = drain(matcher, rebuild_every=3)
+    order_holds_release_pending()
 
     expected = engine_replay(stream, collar_high=acme.collar_high)
     assert batches == 14  # 300 orders, 23 a batch
@@ -84,7 +86,14 @@ def test_a_batch_fills_shrinks_and_counts_in_one_go(acme, partner, other_partner
     assert (sell_low.status, sell_high.status) == ("filled", "partially_filled")
     trades = list(Trade.objects.order_by("sequence").values_list("sequence", "price", "quantity"))
     assert trades == [(1, 1000, 50), (2, 1010, 30)]
-    assert money_problems(acme) == []  # the buy held 80_800 and now holds 80_300
+    assert buy.release_pending  # it held 80_800: 500 to release, after the batch
+    assert len(money_problems(acme)) == 1
+
+    assert order_holds_release_pending() == 1
+
+    buy.refresh_from_db()
+    assert not buy.release_pending
+    assert money_problems(acme) == []  # it holds 80_300, what its fills cost
 
 
 def test_a_cancelled_resting_order_comes_off_the_book_before_the_next_batch(

@@ -20,6 +20,7 @@ from trading import errors
 from trading.matcher import InstrumentMatcher
 from trading.matching import locks
 from trading.matching.book import MatcherBook
+from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict
 from trading.models import Instrument, MatcherState, Order, Trade
 from trading.services.holds import (
@@ -90,6 +91,10 @@ def booked(instrument) -> int:
     return Order.objects.filter(instrument=instrument, booked=True).count()
 
 
+def releases_done() -> bool:
+    return not Order.objects.filter(release_pending=True).exists()
+
+
 def test_a_matcher_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(acme, tmp_path):
     stream = order_stream(400, seed=11)
     stream_place(stream, partners=trading_partners(), instrument=acme)
@@ -108,6 +113,7 @@ def test_a_matcher_killed_mid_batch_and_restarted_loses_and_duplicates_nothing(a
     try:
         eventually(lambda: booked(acme) == 400, timeout=60)
         eventually(lambda: MatcherState.objects.get(instrument=acme).lag == 0)
+        eventually(releases_done)
     finally:
         second.terminate()
         assert second.wait(timeout=20) == 0  # SIGTERM: the batch finishes, the process exits
@@ -142,6 +148,7 @@ def test_two_matchers_for_one_instrument_never_both_match(acme, tmp_path):
         more = order_stream(150, seed=4)
         stream_place(more, partners=partners, instrument=acme, prefix="b")
         eventually(lambda: booked(acme) == 300)  # the stand-by took over, from the rows
+        eventually(releases_done)
         state.refresh_from_db()
         assert state.owner == f"{socket.gethostname()}:{second.pid}"
     finally:
@@ -242,6 +249,7 @@ def test_a_lower_sequence_committing_late_is_still_matched(acme, out_of_order):
     release.set()
     thread.join(20)
     assert matcher.step() == 1  # 2 commits late: taken all the same, buys the best ask
+    order_holds_release_pending()  # 2 bought at 9.90 what it held 10.00 for
 
     rows = dict(Order.objects.values_list("sequence", "status"))
     assert rows == {1: "accepted", 2: "filled", 3: "filled"}

@@ -61,11 +61,11 @@ class OrderProgress:
         "filled_quantity",
         "hold_id",
         "id",
-        "new_hold_id",
         "partner_id",
         "price",
         "quantity",
         "reject_reason",
+        "release_pending",
         "reserved",
         "sequence",
         "side",
@@ -95,7 +95,7 @@ class OrderProgress:
             self.reserved,
         ) = row
         self.cancel_reason = self.reject_reason = ""
-        self.new_hold_id = None  # set when the batch shrinks the hold
+        self.release_pending = False
         self.mark_written()
 
     def mark_written(self) -> None:
@@ -123,11 +123,11 @@ class TradeRow:
 @dataclass
 class BatchOutcome:
     """What one batch changes: every order row it touched (guarded by what it read), the
-    trades, the orders that ended (their holds shrink), and the counters."""
+    trades, the orders that ended, and the counters."""
 
     orders: dict[uuid.UUID, OrderProgress] = field(default_factory=dict)
     trades: list[TradeRow] = field(default_factory=list)
-    ended: list[OrderProgress] = field(default_factory=list)  # their holds to shrink
+    ended: list[OrderProgress] = field(default_factory=list)
     last_sequence: int = 0
     last_trade_sequence: int = 0
     taken: int = 0  # queue entries taken in (orders and ended-elsewhere acknowledgements)
@@ -253,10 +253,12 @@ class MatcherBook:
         )
 
     def _end(self, order: OrderProgress, status: str, reason: str, outcome: BatchOutcome):
-        """The order is done: its status; writes shrinks its hold to what fills consumed."""
+        """The order is done: its status, and (when fills did not use all it holds) its
+        hold queued to shrink to what they consumed (trading.matching.releases)."""
         if order.status == status:
             return
         _status_move(order, status, reason)
+        order.release_pending = order.hold_id is not None and order.consumed < order.reserved
         outcome.ended.append(order)
 
 

@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench bench-engine bench-matcher clean migrate
+.PHONY: run test up lint format lock bench bench-engine bench-matcher clean migrate manage
+# The embedded default's environment (make run, make manage): DEBUG on unless told otherwise,
+# so no SECRET_KEY is needed; production (DEBUG off) still refuses to start without one.
+EMBEDDED := DEBUG=$${DEBUG:-true}
 
 # The venv is rebuilt whenever the lock file changes.
 $(BIN)/.installed: requirements/dev.txt
@@ -15,12 +18,19 @@ $(BIN)/.installed: requirements/dev.txt
 	touch $@
 
 migrate: $(BIN)/.installed
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	$(EMBEDDED) $(BIN)/python manage.py migrate --no-input
 
+# The web server and the scheduler (the beat schedule, run in-process: no broker here),
+# started and stopped together by honcho (Procfile.embedded); Ctrl-C stops both.
 run: migrate
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	$(EMBEDDED) $(BIN)/python manage.py seed_demo
 	@echo "Clearhouse at http://127.0.0.1:$(PORT)/  admin: http://127.0.0.1:$(PORT)/admin/  API docs: http://127.0.0.1:$(PORT)/api/docs/"
-	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(EMBEDDED) PORT=$(PORT) PYTHONUNBUFFERED=1 PATH=$(CURDIR)/$(BIN):$$PATH \
+		$(BIN)/honcho -f Procfile.embedded start
+
+# Any management command with make run's defaults, e.g. make manage ARGS=ledger_check
+manage: $(BIN)/.installed
+	$(EMBEDDED) $(BIN)/python manage.py $(ARGS)
 
 test: $(BIN)/.installed
 	DEBUG=false SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use} $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
@@ -24,7 +25,17 @@ from core.services import (
 
 
 class ConsoleModelAdmin(admin.ModelAdmin):
-    """The console's base: what every model page of it does."""
+    """The console's base: what every model page of it does.
+
+    An action or page needing more than view/add/change/delete asks `has_right` for a
+    right of core.staff_groups.ROLE_TABLE (the permission `<right>_<model>`); `url_rights`
+    names the right each of the admin's own URLs needs (the role matrix test walks them).
+    """
+
+    url_rights: dict[str, str] = {}
+
+    def has_right(self, request, right: str) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.{right}_{self.opts.model_name}")
 
     def response_action(self, request, queryset):
         # Django filters pk__in on the posted ids as they come, and a value that is not an
@@ -45,6 +56,12 @@ class CsvExportMixin:
 
     # Its change_list template extends admin/csv_change_list.html (the download link).
     csv_columns: tuple = ()
+
+    @property
+    def url_rights(self) -> dict[str, str]:
+        opts = self.model._meta
+        own = {f"{opts.app_label}_{opts.model_name}_export": "view"}
+        return {**getattr(super(), "url_rights", {}), **own}
 
     def get_urls(self):
         opts = self.model._meta
@@ -104,6 +121,31 @@ class AuditedModelAdmin(ConsoleModelAdmin):
             audited_delete(instance=obj, acting_user=request.user)
 
 
+def confirmation_page(
+    modeladmin, request, objects, *, action: str, question: str, button: str, label=str
+):
+    """For sensitive actions: a page that names the objects and asks for a reason, which
+    the action's service writes into the audit event. None once confirmed with a reason
+    (then in request.POST["reason"]); otherwise the page to answer."""
+    reason = request.POST.get("reason", "").strip()
+    confirmed = request.POST.get("confirmed") == "yes"
+    if confirmed and reason:
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": "Are you sure?",
+        "question": question,
+        "button": button,
+        "action": action,
+        "objects": [(obj.pk, label(obj)) for obj in objects],
+        "reason": reason,
+        "reason_error": "Say why: the reason goes into the audit log." if confirmed else "",
+        "opts": modeladmin.opts,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/action_confirmation.html", context)
+
+
 class ReadOnlyAdmin(ConsoleModelAdmin):
     """Rows that change only through services (or never): the console only shows them."""
 
@@ -153,8 +195,16 @@ class PartnerAdmin(AuditedModelAdmin):
         return obj.user_count
 
 
+# Fields that make someone staff, superuser or give them rights: superusers only.
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
 @admin.register(User)
 class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
+    """People and their rights. Whatever the role table grants, only a superuser creates
+    users, makes anyone staff, gives groups or permissions, or edits a staff user: the
+    checks below hold even if a group were given change_user by hand."""
+
     list_display = ("username", "partner", "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_active", "partner", "groups")
     fieldsets = (
@@ -163,6 +213,33 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"fields": ("username", "partner", "password1", "password2")}),)
     actions = ["revoke_all_sessions"]
+    url_rights = {"auth_user_password_change": "change"}  # Django's name, whatever the model
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is not None and (obj.is_staff or obj.is_superuser):
+            return False  # another staff user, or oneself: a superuser's job
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is not None and (obj.is_staff or obj.is_superuser):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return readonly
+        return (*readonly, *PRIVILEGE_FIELDS, "partner")
+
+    def has_revoke_sessions_permission(self, request):
+        return self.has_right(request, "revoke_sessions")
 
     def user_change_password(self, request, id, form_url=""):
         with transaction.atomic():  # the new password and its audit event, or neither
@@ -172,13 +249,30 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
                 audit_record(actor=request.user, action="user.password_changed", target=user)
         return response
 
-    @admin.action(description="Revoke all sessions (API tokens refused at once)")
+    @admin.action(
+        description="Revoke all sessions (API tokens refused at once)",
+        permissions=["revoke_sessions"],
+    )
     def revoke_all_sessions(self, request, queryset):
-        for user in queryset:
-            user_sessions_revoke_all(user=user, acting_user=request.user)
-        self.message_user(
-            request, f"Revoked every session of {queryset.count()} user(s).", messages.SUCCESS
+        users = list(queryset)
+        confirm = confirmation_page(
+            self,
+            request,
+            users,
+            action="revoke_all_sessions",
+            question="Revoke every API session of these users? Their tokens stop working at "
+            "once; they must log in again.",
+            button="Yes, revoke their sessions",
         )
+        if confirm is not None:
+            return confirm
+        reason = request.POST["reason"].strip()
+        for user in users:
+            user_sessions_revoke_all(user=user, acting_user=request.user, reason=reason)
+        self.message_user(
+            request, f"Revoked every session of {len(users)} user(s).", messages.SUCCESS
+        )
+        return None
 
 
 @admin.register(AuditEvent)
@@ -258,3 +352,6 @@ def _partners_tile(request):
         "value": Partner.objects.filter(is_active=True).count(),
         "url": "core/partner/",
     }
+
+
+from core import admin_framework, admin_jobs  # noqa: E402, F401 - register their pages

@@ -16,8 +16,8 @@ _dashboard_tiles: list[tuple[str, Callable]] = []
 APP_ORDER = ["ledger", "trading", "risk", "settlement", "core"]
 # What runs the console rather than the business: listed apart, after the business apps.
 PLUMBING_APPS = {"auth", "axes", "django_celery_beat"}
-PLUMBING_MODELS = {("core", "User"), ("core", "IdempotentRequest")}
-PLUMBING_TITLE = "Plumbing: users, groups, lockouts, idempotency keys, periodic tasks"
+PLUMBING_MODELS = {("core", "User"), ("core", "IdempotentRequest"), ("core", "JobRun")}
+PLUMBING_TITLE = "Plumbing: users, groups, lockouts, idempotency keys, scheduled jobs"
 
 
 _partner_sections: list[Callable] = []
@@ -31,6 +31,10 @@ def register_partner_section(func):
 
 def partner_sections(request, partner) -> list:
     return [html for html in (section(request, partner) for section in _partner_sections) if html]
+
+
+# Dashboard sections likewise: the money first, the plumbing (scheduled jobs) last.
+SECTION_ORDER = ["Ledger", "Trading", "Risk", "Settlement", "Partners", "Scheduled jobs"]
 
 
 def register_dashboard_tile(section: str):
@@ -70,8 +74,22 @@ class ClearhouseAdminSite(admin.AdminSite):
                 logger.exception("dashboard_tile_failed", tile=tile.__name__)
                 produced = {"title": tile.__name__, "value": "unavailable", "status": "alert"}
             produced = produced if isinstance(produced, list) else [produced]
-            sections.setdefault(section, []).extend(produced)
-        return [{"title": title, "tiles": tiles} for title, tiles in sections.items()]
+            sections.setdefault(section, []).extend(
+                _linked_if_allowed(tile, request.user) for tile in produced
+            )
+        rank = {title: i for i, title in enumerate(SECTION_ORDER)}
+        ordered = sorted(sections.items(), key=lambda item: rank.get(item[0], len(rank)))
+        return [{"title": title, "tiles": tiles} for title, tiles in ordered]
+
+
+def _linked_if_allowed(tile: dict, user) -> dict:
+    """A tile's figure is for every staff member; its link only for those who may open the
+    page (`<app>/<model>/...`), so no tile leads a role to a refusal."""
+    url = tile.get("url") or ""
+    parts = url.split("/")
+    if len(parts) >= 2 and not user.has_perm(f"{parts[0]}.view_{parts[1]}"):
+        return {**tile, "url": None}
+    return tile
 
 
 def _plumbing_apart(apps: list[dict]) -> list[dict]:

@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Partners and access"
 
     def ready(self):
-        from core import signals  # noqa: F401 - connects receivers
+        from core import jobs, signals  # noqa: F401 - connect receivers
 
 
 class ClearhouseAdminConfig(admin_apps.AdminConfig):

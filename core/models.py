@@ -35,6 +35,8 @@ class User(AbstractUser):
                 name="partner_user_is_never_staff",
             )
         ]
+        # Rights beyond view/add/change/delete, granted per group in core.staff_groups.
+        permissions = [("revoke_sessions_user", "Can revoke a user's API sessions")]
 
     @property
     def is_partner_user(self) -> bool:
@@ -87,3 +89,31 @@ class IdempotentRequest(models.Model):
 
     def __str__(self):
         return f"{self.partner_id}:{self.key}"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (by the schedule or staff's "run now"), with its result."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        OK = "ok"
+        FAILED = "failed"
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.CharField(max_length=200, help_text="The Celery task's name.")
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.RUNNING)
+    result = models.TextField(blank=True, help_text="What the task returned, or its error.")
+    trace_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_latest_per_job")]
+        permissions = [("run_jobrun", "Can run a scheduled job now")]
+        verbose_name = "scheduled job run"
+        verbose_name_plural = "scheduled jobs"  # the page lists the jobs, then their runs
+
+    def __str__(self):
+        return f"{self.job} {self.outcome} {self.started_at:%Y-%m-%d %H:%M:%S}"

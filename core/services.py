@@ -104,6 +104,24 @@ def staff_superuser_ensure(*, username: str, password: str) -> User:
 
 
 @transaction.atomic
+def staff_member_ensure(*, username: str, password: str, group: str) -> User:
+    """A demo staff member (not a superuser) in one staff group: created once, its group
+    and password set again on every call."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(username=username, password=password, is_staff=True)
+        audit_record(actor=None, action="user.created", target=user, after=snapshot(user))
+    else:
+        user.is_staff, user.is_superuser = True, False
+        user.save(update_fields=["is_staff", "is_superuser"])
+        user_password_set(user=user, password=password)
+    user.groups.set([Group.objects.get(name=group)])
+    return user
+
+
+@transaction.atomic
 def partner_create(*, slug: str, name: str, acting_user=None) -> Partner:
     partner = Partner.objects.create(slug=slug, name=name)
     audit_record(
@@ -159,7 +177,12 @@ def session_logout(*, user: User, access, refresh=None) -> None:
 
 
 @transaction.atomic
-def user_sessions_revoke_all(*, user: User, acting_user) -> None:
+def user_sessions_revoke_all(*, user: User, acting_user, reason: str = "") -> None:
     """Staff action: every token the user holds is refused from the next request on."""
     session_tokens_revoke_all(user_id=user.pk)
-    audit_record(actor=acting_user, action="user.sessions_revoked", target=user)
+    audit_record(
+        actor=acting_user,
+        action="user.sessions_revoked",
+        target=user,
+        after={"reason": reason} if reason else None,
+    )

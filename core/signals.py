@@ -5,7 +5,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_structlog import signals as structlog_signals
 
-from core.staff_groups import STAFF_GROUPS, staff_groups_sync
+from core.staff_groups import ROLE_TABLE, staff_groups_sync
 
 
 @receiver(structlog_signals.bind_extra_request_metadata)
@@ -28,6 +28,6 @@ def _bind_user_and_partner(request, logger, response, **kwargs):
 def _sync_staff_groups(sender, app_config=None, **kwargs):
     # post_migrate fires once per app, after that app's permissions exist; syncing after
     # each of the apps the groups govern means none is missed (the sync is idempotent).
-    governed = {app for apps in STAFF_GROUPS.values() for group in apps for app in group}
+    governed = {model.split(".")[0] for model in ROLE_TABLE}
     if app_config is not None and app_config.label in governed:
         staff_groups_sync()

@@ -90,7 +90,7 @@ def _proposal_record(*, acting_user, **fields) -> Adjustment:
     return adjustment
 
 
-def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
+def adjustment_approve(*, adjustment: Adjustment, acting_user, reason: str = "") -> Adjustment:
     """Approve and post, in one transaction. The proposer can never approve their own."""
     with transaction.atomic():
         locked = _lock_proposed(adjustment, acting_user)
@@ -102,7 +102,7 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
                 acting_user=acting_user,
                 origin=Transfer.Origin.STAFF,
             )
-            _decide(locked, Adjustment.State.APPROVED, acting_user)
+            _decide(locked, Adjustment.State.APPROVED, acting_user, reason)
             return locked
         request = TransferRequest(
             id=locked.pk,  # the adjustment's id: it can post at most once
@@ -118,14 +118,14 @@ def adjustment_approve(*, adjustment: Adjustment, acting_user) -> Adjustment:
             transfers=[request], origin=Transfer.Origin.STAFF, acting_user=acting_user
         )
         locked.transfer = applied.transfers[0].transfer
-        _decide(locked, Adjustment.State.APPROVED, acting_user)
+        _decide(locked, Adjustment.State.APPROVED, acting_user, reason)
     return locked
 
 
 @transaction.atomic
-def adjustment_reject(*, adjustment: Adjustment, acting_user) -> Adjustment:
+def adjustment_reject(*, adjustment: Adjustment, acting_user, reason: str = "") -> Adjustment:
     locked = _lock_proposed(adjustment, acting_user)
-    _decide(locked, Adjustment.State.REJECTED, acting_user)
+    _decide(locked, Adjustment.State.REJECTED, acting_user, reason)
     return locked
 
 
@@ -145,7 +145,7 @@ def adjustment_four_eyes_check(*, adjustment: Adjustment, acting_user) -> None:
         raise errors.FourEyesViolation()
 
 
-def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
+def _decide(adjustment: Adjustment, state: str, acting_user, reason: str) -> None:
     adjustment.state = state
     adjustment.decided_by = acting_user
     adjustment.decided_at = timezone.now()
@@ -155,7 +155,7 @@ def _decide(adjustment: Adjustment, state: str, acting_user) -> None:
         action=f"adjustment.{state}",
         target=adjustment,
         before={"state": Adjustment.State.PROPOSED},
-        after={"state": state, "transfer": str(adjustment.transfer_id or "")},
+        after={"state": state, "transfer": str(adjustment.transfer_id or ""), "reason": reason},
     )
 
 

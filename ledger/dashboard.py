@@ -73,12 +73,16 @@ def transfers_today_tile(*, now: datetime) -> dict:
 
 
 def pending_transfers_tile(*, now: datetime) -> dict:
+    """Live holds and what they reserve. A hold past its timeout reserves nothing any more
+    (it reads expired); while the expiry job has not resolved it, the tile says so and
+    links to the job, to run it now."""
+    live = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
     rows = list(
         Transfer.objects.filter(status=Transfer.Status.PENDING)
         .values("asset_id", "asset__scale")
         .annotate(
-            count=Count("id"),
-            total=Sum("amount"),
+            count=Count("id", filter=live),
+            total=Sum("amount", filter=live),
             overdue=Count("id", filter=Q(expires_at__lte=now)),
         )
         .order_by("asset_id")
@@ -88,16 +92,17 @@ def pending_transfers_tile(*, now: datetime) -> dict:
     totals = ", ".join(
         f"{row['asset_id']} {format_grouped(row['total'], scale=row['asset__scale'])}"
         for row in rows
+        if row["count"]
     )
     hint = totals or "none held"
     if overdue:
-        hint += f"; {overdue} past its timeout"
+        hint += f"; {overdue} past its timeout, not yet expired: run the expiry job"
     return {
         "title": "Pending transfers",
         "value": count,
         "hint": hint,
         "status": "warn" if overdue else "ok",
-        "url": "ledger/transfer/?hold=overdue" if overdue else "ledger/transfer/?hold=open",
+        "url": "core/jobrun/" if overdue else "ledger/transfer/?hold=open",
     }
 
 

@@ -7,7 +7,9 @@ credit). Anything else is "not found": existence is not disclosed.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ledger import errors
 from ledger.models import Account, Asset, Entry, HoldEvent, Transfer
@@ -34,7 +36,32 @@ def assets_by_code(*, codes) -> dict[str, Asset]:
 
 
 def account_list(*, partner) -> QuerySet[Account]:
-    return Account.objects.filter(partner=partner).select_related("asset")
+    return accounts_with_lapsed_holds(Account.objects.filter(partner=partner)).select_related(
+        "asset"
+    )
+
+
+def accounts_with_lapsed_holds(queryset: QuerySet[Account], *, now=None) -> QuerySet[Account]:
+    """Accounts annotated with what their holds past timeout still reserve in the totals
+    (the expiry job has not resolved them yet), so the balance properties leave it out."""
+    now = now or timezone.now()
+
+    def lapsed_on(side: str):
+        holds = (
+            Transfer.objects.filter(
+                **{side: OuterRef("pk")}, status=Transfer.Status.PENDING, expires_at__lte=now
+            )
+            .order_by()
+            .values(side)
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        return Coalesce(Subquery(holds), 0)
+
+    return queryset.annotate(
+        lapsed_debits_pending=lapsed_on("debit_account"),
+        lapsed_credits_pending=lapsed_on("credit_account"),
+    )
 
 
 def account_get(*, partner, account_id) -> Account:
@@ -93,6 +120,18 @@ def transfer_list(*, partner) -> QuerySet[Transfer]:
     return Transfer.objects.filter(
         Q(debit_account_id__in=own) | Q(credit_account_id__in=own)
     ).select_related("asset")
+
+
+def transfers_in_status(queryset: QuerySet[Transfer], *, status: str, now=None):
+    """Transfers whose status, as readers see it (Transfer.status_now), is `status`: a hold
+    past its timeout is expired, not pending, before the expiry job has run."""
+    now = now or timezone.now()
+    if status == Transfer.Status.PENDING:
+        return queryset.filter(status=status).exclude(expires_at__lte=now)
+    if status == Transfer.Status.EXPIRED:
+        lapsed = Q(status=Transfer.Status.PENDING, expires_at__lte=now)
+        return queryset.filter(Q(status=status) | lapsed)
+    return queryset.filter(status=status)
 
 
 def transfer_get(*, partner, transfer_id) -> Transfer:

@@ -17,7 +17,13 @@ from ledger.admin.base import (
 )
 from ledger.admin.statement import statement_context, statement_period
 from ledger.models import Account
-from ledger.services import account_close, account_freeze, account_unfreeze
+from ledger.selectors import accounts_with_lapsed_holds
+from ledger.services import (
+    account_close,
+    account_freeze,
+    account_unfreeze,
+    pending_transfers_expire,
+)
 from ledger.statements import statement_table
 
 STATEMENT_LINES = 50  # the newest entries shown on an account's page
@@ -106,7 +112,9 @@ class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("partner", "asset")
+        # Holds past their timeout hold nothing any more, before the expiry job runs too.
+        queryset = super().get_queryset(request).select_related("partner", "asset")
+        return accounts_with_lapsed_holds(queryset)
 
     @admin.display(description="id", ordering="id")
     def short_id(self, account):
@@ -128,6 +136,8 @@ class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
     @admin.display(description="available")
     def available_balance_display(self, account):
         return money(account.available_balance, account.asset)
+
+    url_rights = {"ledger_account_statement_csv": "view"}
 
     def get_urls(self):
         csv_url = path(
@@ -153,42 +163,64 @@ class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
         if errors:
             self.message_user(request, " ".join(errors), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:ledger_account_change", args=[account.pk]))
+        pending_transfers_expire(accounts=[account])  # lapsed holds, as on the page
         return csv_streaming_response(
             statement_table(account=account, period=period),
             filename=f"statement-{account}-{account.pk}.csv".replace("/", "_"),
         )
 
-    # Actions: allowed to staff who may change accounts (the rows change through services).
+    # Actions: rights of core.staff_groups.ROLE_TABLE; each asks to confirm, with a reason.
 
-    def has_manage_permission(self, request):
-        return request.user.has_perm("ledger.change_account")
+    def has_freeze_permission(self, request):
+        return self.has_right(request, "freeze")
 
-    @admin.action(description="Freeze (no money in or out)", permissions=["manage"])
+    def has_close_permission(self, request):
+        return self.has_right(request, "close")
+
+    @admin.action(description="Freeze (no money in or out)", permissions=["freeze"])
     def freeze(self, request, queryset):
-        self._status_change(request, queryset, account_freeze, done="Accounts frozen")
-
-    @admin.action(description="Unfreeze", permissions=["manage"])
-    def unfreeze(self, request, queryset):
-        self._status_change(request, queryset, account_unfreeze, done="Accounts unfrozen")
-
-    @admin.action(description="Close (final; only empty accounts)", permissions=["manage"])
-    def close(self, request, queryset):
-        accounts = list(queryset)
-        confirm = confirmation_page(
-            self,
+        return self._status_change(
             request,
-            accounts,
+            queryset,
+            account_freeze,
+            action="freeze",
+            question="Freeze these accounts? No money moves in or out until unfrozen.",
+            button="Yes, freeze them",
+            done="Accounts frozen",
+        )
+
+    @admin.action(description="Unfreeze", permissions=["freeze"])
+    def unfreeze(self, request, queryset):
+        return self._status_change(
+            request,
+            queryset,
+            account_unfreeze,
+            action="unfreeze",
+            question="Unfreeze these accounts? Money can move in and out again.",
+            button="Yes, unfreeze them",
+            done="Accounts unfrozen",
+        )
+
+    @admin.action(description="Close (final; only empty accounts)", permissions=["close"])
+    def close(self, request, queryset):
+        return self._status_change(
+            request,
+            queryset,
+            account_close,
             action="close",
             question="Close these accounts? A closed account can never be reopened.",
             button="Yes, close them",
+            done="Accounts closed",
+        )
+
+    def _status_change(self, request, queryset, service, *, action, question, button, done):
+        accounts = list(queryset)
+        confirm = confirmation_page(
+            self, request, accounts, action=action, question=question, button=button
         )
         if confirm is not None:
             return confirm
-        self._status_change(request, accounts, account_close, done="Accounts closed")
-        return None
-
-    def _status_change(self, request, accounts, service, *, done: str) -> None:
-        reason = request.POST.get("reason", "")
+        reason = request.POST["reason"].strip()
         run_each(
             self,
             request,
@@ -196,3 +228,4 @@ class AccountAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
             lambda a: service(account=a, acting_user=request.user, reason=reason),
             done=done,
         )
+        return None

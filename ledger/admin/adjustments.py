@@ -186,6 +186,8 @@ class AdjustmentAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
             f"{adjustment.proposed_by}: {adjustment.reason})"
         )
 
+    url_rights = {"ledger_adjustment_bank": "add"}
+
     def get_urls(self):
         bank = path(
             "bank/",
@@ -230,7 +232,7 @@ class AdjustmentAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
         pass  # no relations beyond the foreign keys the service has written
 
     def has_decide_permission(self, request):
-        return request.user.has_perm("ledger.change_adjustment")
+        return self.has_right(request, "decide")
 
     @admin.action(description="Approve (posts the transfer)", permissions=["decide"])
     def approve(self, request, queryset):
@@ -273,11 +275,12 @@ class AdjustmentAdmin(AccountLabelSearchMixin, ReadOnlyLedgerAdmin):
         )
         if confirm is not None:
             return confirm
+        reason = request.POST["reason"].strip()
         run_each(
             self,
             request,
             adjustments,
-            lambda a: service(adjustment=a, acting_user=request.user),
+            lambda a: service(adjustment=a, acting_user=request.user, reason=reason),
             done=done,
         )
         return None

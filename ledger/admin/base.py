@@ -9,12 +9,12 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
+from core.admin import confirmation_page as core_confirmation_page
 from core.errors import ApplicationError
 from core.money import format_grouped
 from ledger.models import Account
@@ -71,21 +71,17 @@ def run_each(modeladmin, request, objects, operation, *, done: str) -> None:
 
 
 def confirmation_page(modeladmin, request, objects, *, action: str, question: str, button: str):
-    """A confirmation page for actions that cannot be undone, or None once confirmed."""
-    if request.POST.get("confirmed") == "yes":
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": "Are you sure?",
-        "question": question,
-        "button": button,
-        "action": action,
-        "objects": [(obj.pk, modeladmin.label(obj)) for obj in objects],
-        "reason": request.POST.get("reason", ""),
-        "opts": modeladmin.opts,
-        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/ledger/action_confirmation.html", context)
+    """The console's confirmation page with a reason (core.admin), naming each object by
+    the admin's `label`; None once confirmed, the reason then in request.POST["reason"]."""
+    return core_confirmation_page(
+        modeladmin,
+        request,
+        objects,
+        action=action,
+        question=question,
+        button=button,
+        label=modeladmin.label,
+    )
 
 
 class ReadOnlyLedgerAdmin(ReadOnlyAdmin):

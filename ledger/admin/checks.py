@@ -38,7 +38,7 @@ class LedgerCheckRunAdmin(ReadOnlyLedgerAdmin):
         return format_html("<pre>{}</pre>", json.dumps(run.violations, indent=2, default=str))
 
     def has_acknowledge_permission(self, request):
-        return request.user.has_perm("ledger.change_ledgercheckrun")
+        return self.has_right(request, "acknowledge")
 
     @admin.action(
         description="Acknowledge (looked into: no longer an alert)", permissions=["acknowledge"]

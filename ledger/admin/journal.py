@@ -192,8 +192,7 @@ class TransferAdmin(CsvExportMixin, AccountLabelSearchMixin, ReadOnlyLedgerAdmin
     def status_display(self, transfer):
         """What became of a hold: "posted 1,200.00 of 3,000.00", "voided", "expired"."""
         if transfer.status == Transfer.Status.PENDING:
-            overdue = transfer.expires_at and transfer.expires_at <= timezone.now()
-            return "pending, overdue" if overdue else "pending"
+            return transfer.status_now  # a hold past its timeout reads expired at once
         outcome = getattr(transfer, "resolution", None)
         if outcome and outcome["kind"] == Transfer.Kind.POST_PENDING:
             posted = money(outcome["amount"], transfer.asset)
@@ -234,12 +233,12 @@ class TransferAdmin(CsvExportMixin, AccountLabelSearchMixin, ReadOnlyLedgerAdmin
             f"{transfer.debit_account} → {transfer.credit_account}"
         )
 
-    def has_propose_reversal_permission(self, request):
-        return request.user.has_perm("ledger.add_adjustment")
+    def has_reverse_permission(self, request):
+        return self.has_right(request, "reverse")
 
     @admin.action(
         description="Propose reversal (posts once another staff member approves it)",
-        permissions=["propose_reversal"],
+        permissions=["reverse"],
     )
     def propose_reversal(self, request, queryset):
         reason = request.POST.get("reason", "")

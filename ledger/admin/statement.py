@@ -7,6 +7,7 @@ from rest_framework.exceptions import ValidationError
 
 from core.api.fields import PeriodBoundField
 from ledger.admin.base import money
+from ledger.services import pending_transfers_expire
 from ledger.statements import Period, statement_balances, statement_entries, statement_line
 
 
@@ -29,6 +30,7 @@ def statement_period(params) -> tuple[Period, list[str]]:
 
 def statement_context(request, account, *, lines: int) -> dict:
     period, errors = statement_period(request.GET)
+    pending_transfers_expire(accounts=[account])  # lapsed holds: as the API's statement does
     asset = account.asset
     entries = statement_entries(account=account, period=period)
     balances = statement_balances(account=account, period=period)

@@ -5,6 +5,7 @@ from django.db.models import Q
 from rest_framework import serializers
 
 from ledger.models import Account, Transfer
+from ledger.selectors import transfers_in_status
 
 
 class AccountFilter(django_filters.FilterSet):
@@ -17,7 +18,7 @@ class AccountFilter(django_filters.FilterSet):
 
 class TransferFilter(django_filters.FilterSet):
     account = django_filters.UUIDFilter(method="filter_account")
-    status = django_filters.ChoiceFilter(choices=Transfer.Status.choices)
+    status = django_filters.ChoiceFilter(choices=Transfer.Status.choices, method="filter_status")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -27,6 +28,9 @@ class TransferFilter(django_filters.FilterSet):
 
     def filter_account(self, queryset, name, value):
         return queryset.filter(Q(debit_account_id=value) | Q(credit_account_id=value))
+
+    def filter_status(self, queryset, name, value):
+        return transfers_in_status(queryset, status=value)
 
 
 def filtered(filterset_class, *, params, queryset):

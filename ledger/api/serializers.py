@@ -217,7 +217,11 @@ class TransferSerializer(serializers.Serializer):
     credit_account = serializers.UUIDField(source="credit_account_id")
     amount = AmountField()
     asset = serializers.CharField(source="asset_id")
-    status = serializers.CharField(help_text="posted, pending, voided, expired, held or rejected.")
+    status = serializers.CharField(
+        source="status_now",
+        help_text="posted, pending, voided, expired, held or rejected; a pending transfer past "
+        "its timeout reads expired at once.",
+    )
     kind = serializers.CharField(
         help_text="single_phase, pending, post_pending, void_pending or expire_pending."
     )

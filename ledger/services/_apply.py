@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger import errors
@@ -42,6 +43,63 @@ class _IdsExist(Exception):
 
 
 def apply(
+    requests=(),
+    operations=(),
+    *,
+    atomic: bool,
+    partner,
+    acting_user,
+    origin: str,
+    batch: bool,
+) -> tuple[list[BatchItemResult], list[_holdops.HoldChange]]:
+    """apply_once; when an all-or-nothing call is refused for insufficient funds and holds
+    past their timeout sit on its accounts, those are expired and the call tried once more."""
+    kwargs = dict(
+        atomic=atomic, partner=partner, acting_user=acting_user, origin=origin, batch=batch
+    )
+    try:
+        return apply_once(requests, operations, **kwargs)
+    except (errors.InsufficientFunds, errors.BatchRejected) as exc:
+        cause = exc.cause if isinstance(exc, errors.BatchRejected) else exc
+        if not isinstance(cause, errors.InsufficientFunds):
+            raise
+        refusal = exc
+    # A lapsed hold reads as released (readers leave it out) but counts in the totals until
+    # the expiry job writes it: money shown as available must be spendable now. One
+    # transaction, every account either step touches locked at once in the fixed order, so
+    # a refusal still changes nothing.
+    ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+    with transaction.atomic():
+        lapsed = list(
+            Transfer.objects.filter(
+                Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids),
+                status=Transfer.Status.PENDING,
+                expires_at__lte=timezone.now(),
+            ).values_list("pk", "debit_account_id", "credit_account_id")
+        )
+        if not lapsed:
+            raise refusal
+        accounts_lock(ids | {account for _, *pair in lapsed for account in pair})
+        for pending_id, *_ in lapsed:
+            expiry = _holdops.HoldOperation(
+                pending_id=pending_id, action=_holdops.HoldOperation.EXPIRE
+            )
+            try:
+                apply_once(
+                    (),
+                    [expiry],
+                    atomic=True,
+                    partner=None,
+                    acting_user=None,
+                    origin=Transfer.Origin.SYSTEM,
+                    batch=False,
+                )
+            except errors.PendingAlreadyResolved:
+                continue  # resolved by another process before our locks
+        return apply_once(requests, operations, **kwargs)
+
+
+def apply_once(
     requests=(),
     operations=(),
     *,

@@ -2,6 +2,7 @@
 operation through the ledger's one write pass (ledger.services._apply); ledger_apply runs
 several, with new transfers, in one transaction."""
 
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger import errors
@@ -100,13 +101,18 @@ def pending_transfer_shrink(
     return _one(op, partner=None, acting_user=acting_user, origin=origin)
 
 
-def pending_transfers_expire(*, now=None, limit: int = 1000) -> int:
-    """Expire pending transfers whose timeout has passed; returns how many expired. (An
-    order's hold has no timeout: it never expires by itself.)"""
+def pending_transfers_expire(*, now=None, limit: int = 1000, accounts=None) -> int:
+    """Expire pending transfers whose timeout has passed (only those touching `accounts`,
+    when given); returns how many expired. (An order's hold has no timeout: it never
+    expires by itself.)"""
     now = now or timezone.now()
     due = Transfer.objects.filter(
         status=Transfer.Status.PENDING, expires_at__isnull=False, expires_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
+    )
+    if accounts is not None:
+        ids = [account.pk for account in accounts]
+        due = due.filter(Q(debit_account_id__in=ids) | Q(credit_account_id__in=ids))
+    due = due.values_list("pk", flat=True)[:limit]
     expired = 0
     for pending_id in list(due):
         op = HoldOperation(pending_id=pending_id, action=HoldOperation.EXPIRE)

@@ -153,9 +153,13 @@ def test_the_staff_revoke_all_sessions_action_refuses_the_users_tokens_at_once(
     first = login(APIClient(), partner_user.username)
     second = login(APIClient(), partner_user.username)
 
+    action = {"action": "revoke_all_sessions", "_selected_action": [partner_user.pk]}
+    asked = staff_client.post("/admin/core/user/", action)
+    assert asked.status_code == 200 and "Yes, revoke their sessions" in asked.content.decode()
+    assert _bearer(first["access"]).get("/api/v1/me/").status_code == 200  # not yet
+
     response = staff_client.post(
-        "/admin/core/user/",
-        {"action": "revoke_all_sessions", "_selected_action": [partner_user.pk]},
+        "/admin/core/user/", {**action, "confirmed": "yes", "reason": "leaked credential"}
     )
 
     assert response.status_code == 302
@@ -168,6 +172,7 @@ def test_the_staff_revoke_all_sessions_action_refuses_the_users_tokens_at_once(
     assert event.actor == staff_user
     assert event.target_type == "core.user"
     assert event.target_id == str(partner_user.pk)
+    assert event.after == {"reason": "leaked credential"}
     # A new login afterwards works: revocation ends sessions, not the account.
     fresh = login(APIClient(), partner_user.username)
     assert _bearer(fresh["access"]).get("/api/v1/me/").status_code == 200
@@ -178,11 +183,19 @@ def test_revoking_one_users_sessions_leaves_other_users_alone(
 ):
     theirs = login(APIClient(), other_partner_user.username)
 
+    mine = login(APIClient(), partner_user.username)
+
     staff_client.post(
         "/admin/core/user/",
-        {"action": "revoke_all_sessions", "_selected_action": [partner_user.pk]},
+        {
+            "action": "revoke_all_sessions",
+            "_selected_action": [partner_user.pk],
+            "confirmed": "yes",
+            "reason": "leaked credential",
+        },
     )
 
+    assert _bearer(mine["access"]).get("/api/v1/me/").status_code == 401
     assert _bearer(theirs["access"]).get("/api/v1/me/").status_code == 200
 
 

@@ -25,7 +25,11 @@ def test_seed_demo_twice_leaves_one_admin_two_partners_and_their_users(settings)
     admin = User.objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser and admin.partner is None
     assert sorted(Partner.objects.values_list("slug", flat=True)) == ["alpha", "beta"]
-    assert User.objects.count() == 3
+    assert User.objects.count() == 4  # admin, ops, alpha, beta
+    ops = User.objects.get(username="ops")
+    assert ops.is_staff and not ops.is_superuser and ops.partner is None
+    assert list(ops.groups.values_list("name", flat=True)) == ["operations"]
+    assert ops.check_password("demo-password-123")
     for slug in ("alpha", "beta"):
         user = User.objects.get(username=slug)
         assert user.partner.slug == slug
@@ -34,6 +38,7 @@ def test_seed_demo_twice_leaves_one_admin_two_partners_and_their_users(settings)
     assert admin.check_password("demo-password-123")
     for output in (first, second):
         assert "admin / demo-password-123" in output
+        assert "ops / demo-password-123" in output
         assert "alpha / demo-password-123" in output
         assert "beta / demo-password-123" in output
 

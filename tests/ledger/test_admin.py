@@ -59,9 +59,17 @@ def _change_url(obj) -> str:
     return f"/admin/ledger/{obj._meta.model_name}/{obj.pk}/change/"
 
 
-def _confirm(client, asked):
-    """Press the confirmation page's "Yes" button."""
-    return client.post(asked.wsgi_request.path, dict_of_lists(_hidden_inputs(asked)))
+# What the confirmation page posts back: "Yes", with the reason it asks for.
+CONFIRMED = {"confirmed": "yes", "reason": "checked with the client"}
+
+
+def _confirm(client, asked, reason=None):
+    """Press the confirmation page's "Yes" button, with the reason typed there (or the one
+    it kept from the action bar)."""
+    data = dict_of_lists(_hidden_inputs(asked))
+    kept = re.search(r'<textarea name="reason"[^>]*>([^<]*)</textarea>', asked.content.decode())
+    data["reason"] = [reason if reason is not None else kept.group(1)]
+    return client.post(asked.wsgi_request.path, data)
 
 
 def _refresh(*objects):
@@ -145,7 +153,16 @@ def test_account_page_shows_its_statement_with_running_balances(ops, alpha_usd, 
 
 
 def test_freeze_action_freezes_the_account_and_writes_an_audit_event(ops, alpha_usd, staff_user):
-    response = _action(ops, ACCOUNTS, "freeze", [alpha_usd], reason="court order")
+    asked = _action(ops, ACCOUNTS, "freeze", [alpha_usd])
+    alpha_usd.refresh_from_db()
+    assert asked.status_code == 200 and "Yes, freeze them" in asked.content.decode()
+    assert alpha_usd.status == Account.Status.OPEN
+    unexplained = _confirm(ops, asked, reason="  ")
+    alpha_usd.refresh_from_db()
+    assert unexplained.status_code == 200 and "Say why" in unexplained.content.decode()
+    assert alpha_usd.status == Account.Status.OPEN
+
+    response = _confirm(ops, asked, reason="court order")
 
     assert response.status_code == 302
     alpha_usd.refresh_from_db()
@@ -158,8 +175,8 @@ def test_freeze_action_freezes_the_account_and_writes_an_audit_event(ops, alpha_
 def test_a_refused_status_change_is_an_error_message_not_a_500(ops, alpha_usd, fund):
     fund(alpha_usd, 100)
 
-    unfreeze = _action(ops, ACCOUNTS, "unfreeze", [alpha_usd])  # it is open, not frozen
-    close = _action(ops, ACCOUNTS, "close", [alpha_usd], confirmed="yes")  # not empty
+    unfreeze = _action(ops, ACCOUNTS, "unfreeze", [alpha_usd], **CONFIRMED)  # it is open
+    close = _action(ops, ACCOUNTS, "close", [alpha_usd], **CONFIRMED)  # not empty
 
     assert unfreeze.status_code == close.status_code == 302
     assert any("Cannot go from open to open" in m for m in _messages(unfreeze))
@@ -179,7 +196,7 @@ def test_close_asks_for_confirmation_before_closing_an_empty_account(ops, alpha_
     assert asked.status_code == 200 and "never be reopened" in asked.content.decode()
     assert alpha_usd.status == Account.Status.OPEN
 
-    confirmed = ops.post(ACCOUNTS, dict_of_lists(_hidden_inputs(asked)))  # "Yes, close them"
+    confirmed = _confirm(ops, asked)  # "Yes, close them", the reason kept from the action bar
 
     assert confirmed.status_code == 302
     alpha_usd.refresh_from_db()
@@ -208,7 +225,7 @@ def test_view_only_staff_see_accounts_but_cannot_freeze_them(client, alpha_usd):
 
     page = client.get(f"{ACCOUNTS}{alpha_usd.pk}/change/")
     listing = client.get(ACCOUNTS)
-    _action(client, ACCOUNTS, "freeze", [alpha_usd])
+    _action(client, ACCOUNTS, "freeze", [alpha_usd], **CONFIRMED)
 
     assert page.status_code == listing.status_code == 200
     assert 'name="action"' not in listing.content.decode()  # no actions offered
@@ -219,7 +236,7 @@ def test_view_only_staff_see_accounts_but_cannot_freeze_them(client, alpha_usd):
 def test_unfreeze_reopens_a_frozen_account(ops, alpha_usd, staff_user):
     account_freeze(account=alpha_usd, acting_user=staff_user)
 
-    _action(ops, ACCOUNTS, "unfreeze", [alpha_usd])
+    _action(ops, ACCOUNTS, "unfreeze", [alpha_usd], **CONFIRMED)
 
     alpha_usd.refresh_from_db()
     assert alpha_usd.status == Account.Status.OPEN
@@ -322,13 +339,13 @@ def test_a_reversal_is_proposed_in_the_journal_and_posts_on_a_second_approval(
     assert not Transfer.objects.filter(reverses=transfer).exists()
     twice = _action(client, TRANSFERS, "propose_reversal", [transfer], reason="again")
     assert any("already waiting for approval" in m for m in _messages(twice))
-    own = _action(client, ADJUSTMENTS, "approve", [proposal], confirmed="yes")
+    own = _action(client, ADJUSTMENTS, "approve", [proposal], **CONFIRMED)
     assert any("someone other than its proposer" in m for m in _messages(own))
     alpha_usd.refresh_from_db()
     assert alpha_usd.posted_balance == 700
 
     client.force_login(second_staff_user)
-    _action(client, ADJUSTMENTS, "approve", [proposal], confirmed="yes")
+    _action(client, ADJUSTMENTS, "approve", [proposal], **CONFIRMED)
 
     reversal = Transfer.objects.get(reverses=transfer)
     assert (reversal.debit_account_id, reversal.credit_account_id) == (
@@ -423,7 +440,8 @@ def test_journal_filters_open_and_overdue_holds(ops, alpha_usd, fund):
 
     assert str(overdue.pk) in open_rows and str(running.pk) in open_rows
     assert str(posted.pk) not in open_rows
-    assert str(overdue.pk) in overdue_rows and "pending, overdue" in overdue_rows
+    # Past its timeout it reads expired at once, though the expiry job has not run yet.
+    assert str(overdue.pk) in overdue_rows and ">expired<" in overdue_rows
     assert str(running.pk) not in overdue_rows and str(posted.pk) not in overdue_rows
 
 
@@ -490,7 +508,7 @@ def test_nobody_approves_their_own_adjustment_and_another_staff_member_posts_it(
     _propose(client, bank_usd, alpha_usd, amount="1000.00")
     adjustment = Adjustment.objects.get()
 
-    own = _action(client, ADJUSTMENTS, "approve", [adjustment], confirmed="yes")
+    own = _action(client, ADJUSTMENTS, "approve", [adjustment], **CONFIRMED)
 
     assert own.status_code == 302
     assert any("someone other than its proposer" in m for m in _messages(own))
@@ -502,7 +520,7 @@ def test_nobody_approves_their_own_adjustment_and_another_staff_member_posts_it(
     client.force_login(second_staff_user)
     asked = _action(client, ADJUSTMENTS, "approve", [adjustment])
     assert asked.status_code == 200 and "wire received, ref 778" in asked.content.decode()
-    approved = _action(client, ADJUSTMENTS, "approve", [adjustment], confirmed="yes")
+    approved = _action(client, ADJUSTMENTS, "approve", [adjustment], **CONFIRMED)
 
     assert approved.status_code == 302
     _refresh(adjustment, alpha_usd, bank_usd)
@@ -514,7 +532,7 @@ def test_nobody_approves_their_own_adjustment_and_another_staff_member_posts_it(
     assert alpha_usd.posted_balance == 100_000
     assert bank_usd.posted_balance == 100_000
 
-    again = _action(client, ADJUSTMENTS, "approve", [adjustment], confirmed="yes")
+    again = _action(client, ADJUSTMENTS, "approve", [adjustment], **CONFIRMED)
     assert any("already approved" in m for m in _messages(again))
     assert Transfer.objects.count() == 1
 
@@ -531,12 +549,14 @@ def test_rejecting_an_adjustment_posts_nothing(
     adjustment.refresh_from_db()
     assert asked.status_code == 200 and "Yes, reject them" in asked.content.decode()
     assert adjustment.state == Adjustment.State.PROPOSED
-    response = _confirm(client, asked)
+    response = _confirm(client, asked, reason="duplicate of an earlier proposal")
 
     assert response.status_code == 302
     adjustment.refresh_from_db()
     assert adjustment.state == Adjustment.State.REJECTED
     assert adjustment.decided_by == second_staff_user
+    event = AuditEvent.objects.get(action="adjustment.rejected")
+    assert event.after["reason"] == "duplicate of an earlier proposal"
     assert not Transfer.objects.exists()
 
 
@@ -548,7 +568,7 @@ def test_an_approval_the_ledger_refuses_leaves_the_adjustment_proposed(
     adjustment = Adjustment.objects.get()
     client.force_login(second_staff_user)
 
-    response = _action(client, ADJUSTMENTS, "approve", [adjustment], confirmed="yes")
+    response = _action(client, ADJUSTMENTS, "approve", [adjustment], **CONFIRMED)
 
     assert response.status_code == 302
     assert any("exceed" in m for m in _messages(response))

@@ -325,6 +325,7 @@ def test_an_adjustment_page_has_approve_and_reject_and_then_links_the_transfer(
     data: dict[str, list[str]] = {}
     for name, value in hidden:
         data.setdefault(name, []).append(value)
+    data["reason"] = ["wire seen on the bank statement"]
     ops2.post(ADJUSTMENTS, data)
 
     adjustment.refresh_from_db()

@@ -12,7 +12,8 @@ checker must find nothing, and every refused operation must have changed nothing
 
 Time is a fake clock (django.utils.timezone.now patched), so expiry is exact: a pending
 transfer whose timeout has passed can no longer be posted or voided even before the sweep
-has run, and the sweep expires exactly the due ones.
+has run, and the sweep expires exactly the due ones. A transfer or atomic batch refused for
+funds while holds past their timeout sit on its accounts expires them and tries once more.
 
 Budget: under ~40 s on PostgreSQL and on SQLite. Under CI=true the examples are derandomized
 (the same run every time); locally each run explores new ones.
@@ -193,6 +194,9 @@ def limit_error(acct: Acct, totals: list[int]) -> type | None:
     if acct.cmned and credits_pending + credits_posted > debits_posted:
         return errors.ExceedsDebits
     return None
+
+
+LIMIT_ERRORS = {errors.InsufficientFunds, errors.ExceedsDebits}
 
 
 def moved(m: Model, debit: Acct, credit: Acct, *, pending=0, posted=0):
@@ -421,6 +425,34 @@ class LedgerMachine(RuleBasedStateMachine):
         assert not expected, f"{what}: succeeded, the model expected one of {expected}"
         return result, None
 
+    def _lapsed_retry(self, requests, first_expected: set):
+        """The service's second try: refused for funds alone, with holds past their timeout
+        on the requests' accounts, it expires those holds and tries once more (one
+        transaction: a refusal still changes nothing). (the model with them expired, their
+        ids), or None when there is no second try."""
+        if not first_expected or not first_expected <= LIMIT_ERRORS:
+            return None
+        ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
+        due = [
+            pk
+            for pk, pend in self.m.pendings.items()
+            if pend.status == Transfer.Status.PENDING
+            and pend.expires_at is not None
+            and pend.expires_at <= self.clock.now
+            and (pend.debit in ids or pend.credit in ids)
+        ]
+        if not due:
+            return None
+        sim = copy.deepcopy(self.m)
+        for pk in due:
+            self._resolve(pk, EXPIRE, None, None, model=sim)
+        OUTCOMES["(second tries after expiring lapsed holds)"] += 1
+        return sim, due
+
+    def _expire_lapsed(self, due) -> None:
+        for pk in due:
+            self._resolve(pk, EXPIRE, None, None)
+
     def _request(self, item, *, prev: TransferRequest | None) -> TransferRequest:
         debit_i, (credit_mode, k), amount, asset_mode, pending, timeout, id_mode, reference = item
         credit_i = k
@@ -506,11 +538,16 @@ class LedgerMachine(RuleBasedStateMachine):
             code="deposit",
         )
         _, expected = request_outcome(self.m, request, None)
+        retry = self._lapsed_retry([request], expected)
+        if retry is not None:
+            expected = request_outcome(retry[0], request, None)[1]
         transfer, _ = self._run(
             expected, lambda: services.transfer_create(request=request), f"deposit {request}"
         )
         if transfer is not None:
             assert transfer.pk == request.id and transfer.status == Transfer.Status.POSTED
+            if retry is not None:
+                self._expire_lapsed(retry[1])
             self._record(request, transfer, origin=SYSTEM)
 
     @rule(item=items, partner_mode=partner_modes)
@@ -518,6 +555,9 @@ class LedgerMachine(RuleBasedStateMachine):
         request = self._request(item, prev=None)
         partner = self._partner(partner_mode, request.debit_account_id, request.credit_account_id)
         outcome, expected = request_outcome(self.m, request, getattr(partner, "pk", None))
+        retry = self._lapsed_retry([request], expected) if outcome == "new" else None
+        if retry is not None:
+            expected = request_outcome(retry[0], request, getattr(partner, "pk", None))[1]
         transfer, _ = self._run(
             expected,
             lambda: services.transfer_create(request=request, partner=partner),
@@ -525,6 +565,8 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         if transfer is None:
             return
+        if retry is not None:
+            self._expire_lapsed(retry[1])
         if outcome == "replay":
             assert transfer.pk == request.id
             return
@@ -637,24 +679,33 @@ class LedgerMachine(RuleBasedStateMachine):
             partner_mode, requests[0].debit_account_id, requests[0].credit_account_id
         )
         partner_id = getattr(partner, "pk", None)
-        sim = copy.deepcopy(self.m)
-        predicted = []  # (outcome, expected errors) per item, on the simulated model
-        for request in requests:
-            outcome, expected = request_outcome(sim, request, partner_id)
-            predicted.append((outcome, expected))
-            if outcome == "new" and not expected:
-                apply_new(
-                    sim,
-                    request,
-                    request.id or uuid.uuid4(),
-                    now=self.clock.now,
-                    origin=origin_of(partner_id),
-                )
-                if request.id is not None:
-                    sim.requests.append(request)
-            elif expected and atomic:
-                break
-        failed = [i for i, (_, expected) in enumerate(predicted) if expected]
+
+        def predict(model):
+            sim = copy.deepcopy(model)
+            predicted = []  # (outcome, expected errors) per item, on the simulated model
+            for request in requests:
+                outcome, expected = request_outcome(sim, request, partner_id)
+                predicted.append((outcome, expected))
+                if outcome == "new" and not expected:
+                    apply_new(
+                        sim,
+                        request,
+                        request.id or uuid.uuid4(),
+                        now=self.clock.now,
+                        origin=origin_of(partner_id),
+                    )
+                    if request.id is not None:
+                        sim.requests.append(request)
+                elif expected and atomic:
+                    break
+            return predicted, [i for i, (_, expected) in enumerate(predicted) if expected]
+
+        predicted, failed = predict(self.m)
+        retry = None
+        if atomic and failed and predicted[failed[0]][0] == "new":
+            retry = self._lapsed_retry(requests, predicted[failed[0]][1])
+            if retry is not None:
+                predicted, failed = predict(retry[0])
         call = lambda: services.transfer_batch_create(  # noqa: E731
             requests=requests, atomic=atomic, partner=partner
         )
@@ -673,6 +724,8 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         results, _ = self._run(set(), call, what)
         assert len(results) == len(requests)
+        if retry is not None:
+            self._expire_lapsed(retry[1])
         batch_ids = set()
         for request, result, (outcome, expected) in zip(requests, results, predicted, strict=True):
             if expected:
@@ -761,14 +814,15 @@ class LedgerMachine(RuleBasedStateMachine):
                 found.add(errors.AccountFrozen)
         return found, False
 
-    def _resolve(self, transfer_id, kind, amount, resolution):
-        pend = self.m.pendings[transfer_id]
-        debit, credit = self.m.accounts[pend.debit], self.m.accounts[pend.credit]
+    def _resolve(self, transfer_id, kind, amount, resolution, *, model=None):
+        m = self.m if model is None else model
+        pend = m.pendings[transfer_id]
+        debit, credit = m.accounts[pend.debit], m.accounts[pend.credit]
         posted = 0
         if kind == POST:
             posted = pend.amount if amount is None else amount
         debit.totals, credit.totals, broken = moved(
-            self.m, debit, credit, pending=-pend.amount, posted=posted
+            m, debit, credit, pending=-pend.amount, posted=posted
         )
         assert not broken, "resolving a pending transfer can never break a limit"
         pend.status = {
@@ -776,8 +830,8 @@ class LedgerMachine(RuleBasedStateMachine):
             VOID: Transfer.Status.VOIDED,
             EXPIRE: Transfer.Status.EXPIRED,
         }[kind]
-        self.m.count += 1
-        self.m.events += 1
+        m.count += 1
+        m.events += 1
         if resolution is not None:
             assert resolution.pending_id == transfer_id and resolution.kind == kind
             self.m.known[resolution.pk] = (kind, pend.debit, pend.credit, resolution.amount)

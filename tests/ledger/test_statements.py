@@ -307,3 +307,42 @@ def test_a_line_has_exactly_the_fields_the_schema_declares(partner_api, alpha_us
     fund(alpha_usd, 100)
     (line,) = _statement(partner_api, alpha_usd)["results"]
     assert list(line) == list(EntrySerializer().fields)
+
+
+def test_a_statement_read_after_a_hold_lapsed_shows_its_expiry_and_adds_up(
+    partner_api, alpha_usd, beta_usd, fund
+):
+    """The balance stops counting a lapsed hold at once; the statement writes its expiry
+    when read, so its lines and closing balance say the same before the sweep job runs."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from ledger.models import Transfer
+    from ledger.services import TransferRequest, transfer_create
+
+    fund(alpha_usd, 10_000)
+    hold = transfer_create(
+        partner=alpha_usd.partner,
+        request=TransferRequest(
+            debit_account_id=alpha_usd.pk,
+            credit_account_id=beta_usd.pk,
+            amount=2_500,
+            asset="USD",
+            pending=True,
+            timeout_seconds=60,
+        ),
+    )
+    Transfer.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    body = partner_api.get(f"/api/v1/ledger/accounts/{alpha_usd.pk}/entries/").json()
+    balance = partner_api.get(f"/api/v1/ledger/accounts/{alpha_usd.pk}/").json()["balance"]
+
+    newest = body["results"][0]
+    assert (newest["status"], newest["held_delta"], newest["held_balance"]) == (
+        "expired",
+        "25.00",
+        "0.00",
+    )
+    assert body["period"]["closing"] == {"posted": "100.00", "held": "0.00"}
+    assert balance == {"posted": "100.00", "pending": "0.00", "available": "100.00"}

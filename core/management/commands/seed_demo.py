@@ -1,4 +1,5 @@
-"""Demo data for `make run`: staff superuser `admin`, partners alpha and beta with users.
+"""Demo data for `make run`: staff superuser `admin`, a second staff member `ops` (group
+operations) so four-eyes approvals can be tried at once, partners alpha and beta with users.
 
 Idempotent: running it again changes nothing but the printed passwords (when generated).
 Other apps extend it by registering a seeder in `core.demo`.
@@ -15,11 +16,13 @@ from core.models import Partner, User
 from core.services import (
     partner_create,
     partner_user_create,
+    staff_member_ensure,
     staff_superuser_ensure,
     user_password_set,
 )
 
 DEMO_PARTNERS = {"alpha": "Alpha Capital", "beta": "Beta Payments"}
+DEMO_OPERATOR = "ops"  # the second pair of eyes: proposes or approves what admin does not
 
 
 class Command(BaseCommand):
@@ -29,6 +32,7 @@ class Command(BaseCommand):
         password = settings.DEMO_PASSWORD or secrets.token_urlsafe(12)
         with transaction.atomic():
             admin = staff_superuser_ensure(username="admin", password=password)
+            staff_member_ensure(username=DEMO_OPERATOR, password=password, group="operations")
             for slug, name in DEMO_PARTNERS.items():
                 partner = Partner.objects.filter(slug=slug).first() or partner_create(
                     slug=slug, name=name, acting_user=admin
@@ -45,4 +49,8 @@ class Command(BaseCommand):
             seeder(acting_user=admin, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  admin console: /admin/   login: admin / {password}")
+        self.stdout.write(
+            f"  second staff login: {DEMO_OPERATOR} / {password} (operations: four-eyes "
+            "approves what admin proposes, and the other way round)"
+        )
         self.stdout.write(f"  partner API users: alpha / {password}, beta / {password}")

@@ -29,7 +29,7 @@ from ledger.api.schema import TAGS
 from ledger.api.serializers import AccountSerializer, EntrySerializer, StatementPeriodSerializer
 from ledger.instant import one_instant
 from ledger.selectors import account_balance, account_get, account_list
-from ledger.services import account_open
+from ledger.services import account_open, pending_transfers_expire
 from ledger.statements import (
     CSV_COLUMNS,
     Period,
@@ -186,6 +186,10 @@ class AccountEntriesApi(PartnerApi):
         query = self.FilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         account = account_get(partner=self.partner, account_id=account_id)
+        # A hold past its timeout no longer holds anything: write its expiry now, so the
+        # statement's lines and closing balance agree with the account's balance before the
+        # sweep job gets to it.
+        pending_transfers_expire(accounts=[account])
         period = Period(start=query.validated_data.get("from"), end=query.validated_data.get("to"))
         if wants_csv(request):
             response = csv_streaming_response(

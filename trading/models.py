@@ -43,6 +43,7 @@ class Instrument(models.Model):
 
     class Meta:
         ordering = ["symbol"]
+        permissions = [("halt_instrument", "Can halt and resume trading in an instrument")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tick_size__gt=0) & Q(lot_size__gt=0), name="instrument_steps_positive"
@@ -126,6 +127,7 @@ class Order(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [("cancel_order", "Can cancel partners' orders")]
         constraints = [
             models.UniqueConstraint(
                 fields=["partner", "client_order_id"], name="order_client_id_unique_per_partner"

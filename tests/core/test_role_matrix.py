@@ -256,51 +256,13 @@ def _make(label: str, boss: User):
             clocked_time=timezone.now()
         ),
         "auth.group": lambda: Group.objects.create(name="probe-group"),
-        "trading.instrument": lambda: _trading()[0],
-        "trading.order": lambda: _trading()[1],
-        "trading.trade": lambda: _trading()[2],
-        "trading.matcherstate": lambda: _trading()[3],
+        "trading.instrument": _instrument,
+        "trading.order": lambda: _order(),
+        "trading.trade": _trade,
+        "trading.matcherstate": _matcher_state,
     }
     assert label in makers, f"tests/core/test_role_matrix.py: add a maker for {label}"
     return makers[label]()
-
-
-def _trading():
-    """An instrument with a resting order, a trade between two others, and its matcher."""
-    from ledger.services import asset_ensure
-    from trading.models import MatcherState, Order, Trade
-    from trading.services.instruments import instrument_create
-
-    asset_ensure(code="PROBE", name="Probe Inc", scale=0)
-    instrument = instrument_create(
-        symbol="PROBE/USD",
-        base_asset="PROBE",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
-    partner = partner_create(slug="zeta", name="Zeta")
-    common = {"partner": partner, "instrument": instrument, "price": 1000, "quantity": 5}
-    buy, sell, resting = (
-        Order.objects.create(client_order_id=cid, side=side, status=status, sequence=n, **common)
-        for n, (cid, side, status) in enumerate(
-            [("b", "buy", "filled"), ("s", "sell", "filled"), ("r", "buy", "accepted")], 1
-        )
-    )
-    trade = Trade.objects.create(
-        instrument=instrument,
-        buy_order=buy,
-        sell_order=sell,
-        price=1000,
-        quantity=5,
-        aggressor_side="sell",
-        sequence=1,
-        executed_at=timezone.now(),
-    )
-    state = MatcherState.objects.create(instrument=instrument, heartbeat_at=timezone.now())
-    return instrument, resting, trade, state
 
 
 # --- The walk ------------------------------------------------------------------------------

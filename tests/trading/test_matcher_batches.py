@@ -181,3 +181,21 @@ def test_self_trade_cancels_the_incoming_remainder_and_leaves_the_resting_order(
     assert (incoming.status, incoming.cancel_reason) == ("cancelled", "self_trade")
     assert (resting.status, resting.booked) == ("accepted", True)
     assert money_problems(acme) == []
+
+
+def test_the_scheduled_sweep_releases_what_an_ended_order_still_holds(
+    acme, partner, other_partner, fund
+):
+    from trading.tasks import trading_holds_release
+
+    fund(partner, "USD", 1_000_000)
+    fund(other_partner, "ACME", 1_000)
+    place(other_partner, acme, "s1", "sell", 10, 990)
+    buy = place(partner, acme, "b1", "buy", 10, 1000)
+    InstrumentMatcher(acme, fenced=False).step()  # as if the process died before releasing
+    assert Order.objects.get(pk=buy.pk).release_pending
+
+    assert trading_holds_release.delay().get() == 1
+
+    assert not Order.objects.get(pk=buy.pk).release_pending
+    assert money_problems(acme) == []  # 9_900 held for what it bought at 9.90, 100 released

@@ -199,3 +199,28 @@ def test_the_scheduled_sweep_releases_what_an_ended_order_still_holds(
 
     assert not Order.objects.get(pk=buy.pk).release_pending
     assert money_problems(acme) == []  # 9_900 held for what it bought at 9.90, 100 released
+
+
+def test_an_order_whose_hold_staff_released_comes_off_the_book_too(
+    acme, partner, fund, django_capture_on_commit_callbacks
+):
+    from ledger.services import pending_transfer_void
+
+    fund(partner, "USD", 1_000_000)
+    fund(partner, "ACME", 1_000)
+    matcher = InstrumentMatcher(acme, fenced=False)
+    resting = place(partner, acme, "s1", "sell", 10, 1000)
+    matcher.step()
+    with django_capture_on_commit_callbacks(execute=True):
+        pending_transfer_void(pending_id=resting.hold_id, origin="staff")
+    buy = place(partner, acme, "b1", "buy", 10, 1000)  # the same partner
+
+    assert matcher.step() == 2
+
+    resting.refresh_from_db(), buy.refresh_from_db()
+    assert (resting.status, resting.cancel_reason, resting.booked) == (
+        "cancelled",
+        "hold_released",
+        True,
+    )
+    assert (buy.status, buy.cancel_reason) == ("accepted", "")  # no self-trade with a ghost

@@ -12,6 +12,7 @@ import structlog
 from django.db import transaction
 
 from ledger.hooks import HoldChanged
+from trading.matcher import order_cancel_booked
 from trading.models import Order
 from trading.services.states import ORDER_OPEN_STATUSES, order_status_set
 
@@ -36,6 +37,7 @@ def order_hold_changed(change: HoldChanged) -> None:
         if order.status in ORDER_OPEN_STATUSES:
             order_status_set(order=order, status=Order.Status.CANCELLED, reason="hold_released")
             order.save(update_fields=["status", "cancel_reason", "updated_at"])
+            order_cancel_booked(order=order)  # off the matcher's book, as every cancel
             logger.warning(
                 "order_cancelled_hold_released", order=str(order.pk), hold_event=change.event_id
             )

@@ -325,12 +325,23 @@ def releases_run(*, stop: threading.Event, idle_seconds: float = 0.05) -> None:
 # --- The embedded default (order_place, after commit) -------------------------------------
 
 
+INLINE_OWNER_PREFIX = "inline:"  # MatcherState.owner of a batch run in a request
+
+
+def _inline_owned(instrument_id: int) -> bool:
+    """Was the book last matched inline (so the lock now is another request's batch)?"""
+    owner = MatcherState.objects.filter(pk=instrument_id).values_list("owner", flat=True)
+    return not owner or owner[0].startswith(INLINE_OWNER_PREFIX) or not owner[0]
+
+
 def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
     """Match what is queued for the instrument now, in this process (one batch, on the book
     rebuilt from the database, so every web process gives the same result), then release
     what the orders it ended no longer need. With a matcher process holding the
     instrument, it steps aside and returns 0."""
     instrument = Instrument.objects.select_related("base_asset").get(pk=instrument_id)
+    if locks.holder_pids(instrument_id) and not _inline_owned(instrument_id):
+        return 0  # a run_matcher process owns the book: it matches this order
     taken = 0
     for _ in range(3):  # a cancel committing under the batch: rebuild and go again
         try:
@@ -338,7 +349,11 @@ def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
                 if not locks.transaction_lock_wait(instrument_id):
                     return 0
                 matcher = InstrumentMatcher(
-                    instrument, batch_size=batch_size, gap_grace=0.0, fenced=False
+                    instrument,
+                    batch_size=batch_size,
+                    gap_grace=0.0,
+                    fenced=False,
+                    owner=f"{INLINE_OWNER_PREFIX}{matcher_owner()}",
                 )
                 taken = matcher.step()
             break

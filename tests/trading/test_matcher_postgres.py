@@ -358,3 +358,40 @@ def test_a_cancel_arriving_while_the_batch_writes_waits_and_finds_the_order_fill
     assert (resting.status, resting.filled_quantity) == ("filled", 100)
     assert Trade.objects.count() == 1
     assert money_problems(acme) == []
+
+
+def test_inline_matching_steps_aside_at_once_while_a_matcher_process_owns_the_book(
+    acme, partner, other_partner, fund
+):
+    from trading.matcher import match_inline
+
+    fund(partner, "USD", 10_000_000)
+    fund(other_partner, "ACME", 1_000)
+    held, release = threading.Event(), threading.Event()
+
+    def matcher_process_holding_the_lock():
+        try:
+            assert locks.session_lock_try(acme.pk)
+            held.set()
+            release.wait(20)
+            locks.session_unlock_all()
+        finally:
+            held.set()
+            connection.close()
+
+    thread = threading.Thread(target=matcher_process_holding_the_lock)
+    thread.start()
+    held.wait(20)
+    MatcherState.objects.filter(instrument=acme).update(owner="matcher-host:4242")
+    place(other_partner, acme, "s", "sell", 10)
+    place(partner, acme, "b", "buy", 10)
+    try:
+        started = time.monotonic()
+        assert match_inline(acme.pk) == 0
+        assert time.monotonic() - started < 1.0  # no wait for a lock it would never get
+        assert not Trade.objects.exists()
+    finally:
+        release.set()
+        thread.join(20)
+    assert match_inline(acme.pk) == 2  # the process is gone: inline matches again
+    assert Trade.objects.count() == 1

@@ -66,6 +66,9 @@ def fund():
 
 
 @pytest.fixture
-def matcher_alive(acme):
-    """A matcher process that beat just now (order entry's heartbeat check passes)."""
+def matcher_alive(acme, settings):
+    """A matcher process that beat just now (order entry's heartbeat check passes). It
+    never beats again, so it counts as alive for an hour: a slow machine placing many
+    orders must not see it fall silent mid-test."""
+    settings.TRADING_MATCHER_SILENT_SECONDS = 3600
     return MatcherState.objects.create(instrument=acme, heartbeat_at=timezone.now())

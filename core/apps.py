@@ -9,6 +9,7 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from core import jobs, signals  # noqa: F401 - connect receivers
+        from core.api import converters  # noqa: F401 - registers the api_uuid path converter
 
 
 class ClearhouseAdminConfig(admin_apps.AdminConfig):

@@ -10,6 +10,16 @@ from core.errors import ValidationFailed
 # Plain ASCII decimals only: no exponent ("1e3"), no "_" or "+", no non-ASCII digits, no NaN.
 _DECIMAL_STRING = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_LENGTH = 40
+MAX_DECIMAL_STRING_LENGTH = _MAX_LENGTH
+# What the API writes: any decimal string (a balance may be negative).
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+# What the API reads (DecimalStringField), stated in the schema as it is checked: no
+# leading zeros and at most 14 digits before the point (100 trillion: any amount of any
+# asset of scale 4 or less then fits the ledger's 64-bit minor units), greater than zero.
+MAX_INTEGER_DIGITS = 14
+_MORE_DIGITS = MAX_INTEGER_DIGITS - 1
+_INPUT_DECIMAL = re.compile(rf"-?(0|[1-9][0-9]{{0,{_MORE_DIGITS}}})(\.[0-9]+)?")
+POSITIVE_DECIMAL_PATTERN = rf"^([1-9][0-9]{{0,{_MORE_DIGITS}}}(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)$"
 # Minor units are stored in a BigIntegerField.
 MAX_MINOR_UNITS = 2**63 - 1
 
@@ -82,13 +92,16 @@ def format_grouped(minor: int, *, scale: int) -> str:
 
 class DecimalStringField(serializers.Field):
     """A decimal amount sent as a JSON string ("1500.50"). JSON numbers are refused: floats
-    lose cents. Validates shape and sign; the asset's scale is checked by the caller."""
+    lose cents, and so is text around the digits (" 1.00"): a client sends what the schema's
+    pattern says. Validates shape and sign; the asset's scale is checked by the caller."""
 
     default_error_messages = {
         "not_a_string": 'Send amounts as decimal strings, e.g. "1500.50", not JSON numbers.',
         "invalid": "Not a decimal amount.",
         "not_positive": "Must be greater than zero.",
         "too_long": "Too many digits.",
+        "not_canonical": "Write it plainly: no leading zeros, at most "
+        f"{MAX_INTEGER_DIGITS} digits before the point.",
     }
 
     def __init__(self, *, positive: bool = True, **kwargs):
@@ -98,12 +111,14 @@ class DecimalStringField(serializers.Field):
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        text = data.strip()
+        text = data
         if len(text) > _MAX_LENGTH:
             self.fail("too_long")
         value = parse_decimal_string(text)
         if value is None:
             self.fail("invalid")
+        if not _INPUT_DECIMAL.fullmatch(text):
+            self.fail("not_canonical")
         if self.positive and value <= 0:
             self.fail("not_positive")
         return value

@@ -168,7 +168,8 @@ class BatchRejected(LedgerError, BusinessRuleViolation):
         else:
             details = {"results": results}
         super().__init__(
-            f"Transfer {index} of the atomic batch failed ({cause.message}); none was applied.",
+            f"transfers[{index}] (counting from 0, as details do) failed ({cause.message}); "
+            "none of the atomic batch was applied.",
             details=details,
         )
 

@@ -8,11 +8,12 @@ two agree on any ledger the invariant checker passes, and tests/ledger keeps it 
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from core.api.csv import text_cell
+from core.api.fields import UTCInstantField
 from core.money import from_minor_units
 from ledger.instant import one_instant
 from ledger.models import Account, Entry, Transfer
@@ -201,4 +202,4 @@ def statement_table(*, account: Account, period: Period) -> Iterator[list[str]]:
 
 
 def _instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return UTCInstantField().to_representation(moment)  # as the JSON writes it

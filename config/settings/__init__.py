@@ -259,6 +259,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {},
+    # core.api.converters: an id in a path is a UUID in any case, as in a body.
+    "PATH_CONVERTER_OVERRIDES": {
+        "api_uuid": {
+            "type": "string",
+            "format": "uuid",
+            "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+            "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        }
+    },
 }
 
 # --- Demo data and logging ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from core.api.base import AuthApi, PartnerApi
+from core.api.serializers import RequestSerializer
 from core.models import User
 from core.services import session_login, session_logout, session_refresh
 
@@ -17,7 +18,7 @@ TokenPairSerializer = inline_serializer(
 class TokenObtainApi(AuthApi):
     """A partner user's username and password for an access/refresh token pair."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         # Bounded before anything (the lockout's failure log included) stores or hashes them.
         username = serializers.CharField(max_length=User._meta.get_field("username").max_length)
         password = serializers.CharField(
@@ -39,7 +40,7 @@ class TokenObtainApi(AuthApi):
 class TokenRefreshApi(AuthApi):
     """A refresh token for a new pair; the refresh token given is refused afterwards."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         refresh = serializers.CharField()
 
     @extend_schema(request=InputSerializer, responses={200: TokenPairSerializer}, tags=["auth"])
@@ -57,7 +58,7 @@ class TokenRefreshApi(AuthApi):
 class LogoutApi(PartnerApi):
     """Ends the session: this access token (and the refresh token given) are refused."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(RequestSerializer):
         refresh = serializers.CharField(required=False)
 
     @extend_schema(request=InputSerializer, responses={204: None}, tags=["auth"])

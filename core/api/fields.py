@@ -1,31 +1,73 @@
 """Serializer fields the partner API shares."""
 
 import json
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_METADATA_DEPTH = 16
 
+# The one spelling of a UUID the API reads, in a path as in a body: 8-4-4-4-12 hex digits,
+# any case (read as the lowercase canonical form). DRF's own UUIDField also takes 32 bare
+# hex digits, braces and "urn:uuid:", which no path accepts.
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A client-chosen id must be random (version 4) or time-ordered random (version 7), RFC 9562
+# variant: ids are global across the ledger, so a guessable one would collide.
+CLIENT_ID_PATTERN = (
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[47][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}"
+    r"-[0-9a-fA-F]{12}$"
+)
 
-class UUIDStringField(serializers.UUIDField):
-    """A UUID sent as a string, as API.md says ids are. DRF's own also takes a JSON integer
-    (5 becomes 00000000-...-000000000005), which hides a client's bug behind a 404."""
+
+class PatternField(serializers.RegexField):
+    """Text matching `regex` as a whole. DRF's RegexField searches, so "abc\n" passes
+    `^[a-z]+$` there (Python's `$` matches before a final newline) and fails the same
+    pattern in the schema."""
+
+    def __init__(self, regex: str, **kwargs):
+        self.whole = re.compile(regex)
+        super().__init__(regex, **kwargs)
 
     def to_internal_value(self, data):
-        if not isinstance(data, str):
+        value = super().to_internal_value(data)
+        if not self.whole.fullmatch(value):
+            self.fail("invalid")
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
+class UUIDStringField(serializers.UUIDField):
+    """A UUID sent as a JSON string in its dashed form, as API.md says ids are. DRF's own
+    also takes a JSON integer (5 becomes 00000000-...-000000000005), which hides a client's
+    bug behind a 404."""
+
+    pattern = re.compile(UUID_PATTERN)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
             self.fail("invalid", value=data)
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "format": "uuid", "pattern": CLIENT_ID_PATTERN})
+class ClientIdField(UUIDStringField):
+    """A client-chosen id: a random UUID (version 4 or 7)."""
+
+    pattern = re.compile(CLIENT_ID_PATTERN)
+    default_error_messages = {"invalid": "Must be a random UUID (version 4 or 7)."}
+
+
 class MetadataField(serializers.DictField):
     """A client's own JSON object, kept as sent and hashed into the ledger's journal, so
-    only what every database stores and reads back exactly is taken: strings (valid
-    Unicode, no NUL), whole numbers, booleans, null, and lists and objects of these.
+    only what every database stores and reads back exactly is taken: strings (the parser
+    has refused NUL and lone surrogates already), whole numbers, booleans, null, and lists
+    and objects of these.
     Fractional numbers are refused: PostgreSQL's jsonb rewrites them (1e16, -0.0), and a
     decimal belongs in a string anyway, as amounts are."""
 
@@ -52,29 +94,13 @@ def _unstorable(value) -> str | None:
         if depth > MAX_METADATA_DEPTH:
             return f"Nested more than {MAX_METADATA_DEPTH} levels deep."
         if isinstance(item, dict):
-            for key, child in item.items():
-                if problem := _string_problem(key):
-                    return problem
-                stack.append((child, depth + 1))
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str):
-            if problem := _string_problem(item):
-                return problem
         elif isinstance(item, float):
             return "Numbers must be whole; send a decimal as a string."
-        elif not (item is None or isinstance(item, bool | int)):
+        elif not (item is None or isinstance(item, str | bool | int)):
             return "Not a JSON value."
-    return None
-
-
-def _string_problem(text: str) -> str | None:
-    if "\x00" in text:
-        return "Strings may not contain NUL characters."
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "Strings must be valid Unicode (no lone surrogates)."
     return None
 
 
@@ -99,18 +125,37 @@ class PeriodBoundField(serializers.Field):
             day = None if moment else parse_date(text)
         except ValueError:
             moment = day = None
-        try:
-            if moment is not None:
-                if timezone.is_naive(moment):
-                    moment = moment.replace(tzinfo=UTC)
-                return moment + timedelta(microseconds=1) if self.end else moment
-            if day is not None:
-                day += timedelta(days=1) if self.end else timedelta(0)
-                zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
-                return datetime.combine(day, time.min, tzinfo=zone)
-        except OverflowError:  # the last instant or day of year 9999
-            pass
+        if moment is not None:
+            if timezone.is_naive(moment):
+                moment = moment.replace(tzinfo=UTC)
+            return _utc_clamped(moment, later=timedelta(microseconds=1 if self.end else 0))
+        if day is not None:
+            start = datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.BUSINESS_TIME_ZONE))
+            return _utc_clamped(start, later=timedelta(days=1 if self.end else 0))
         self.fail("invalid")
 
     def to_representation(self, value):
         return value.isoformat()
+
+
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
+def _utc_clamped(moment: datetime, *, later: timedelta) -> datetime:
+    """`moment + later` in UTC; past either end of the calendar (year 1, year 9999), that end:
+    a window cannot reach further than all of time."""
+    try:
+        return moment.astimezone(UTC) + later
+    except OverflowError:
+        return _EARLIEST if moment.year < 5000 else _LATEST
+
+
+class UTCInstantField(serializers.DateTimeField):
+    """An instant as the API writes them (ISO 8601, UTC, Z), with a four-digit year however
+    early: strftime writes the year 800 as "800", which no ISO 8601 reader takes."""
+
+    def to_representation(self, value):
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return f"{value.year:04d}" + value.strftime("-%m-%dT%H:%M:%S.%fZ")

@@ -2,12 +2,13 @@
 
 import functools
 import json
+import re
 
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from core.errors import IdempotencyInProgress
+from core.errors import IdempotencyInProgress, ValidationFailed
 from core.idempotency import (
     idempotency_key_claim,
     idempotency_key_complete,
@@ -17,6 +18,10 @@ from core.idempotency import (
 from core.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
+# Visible ASCII, spaces inside only: what every HTTP hop carries unchanged (and no NUL,
+# which PostgreSQL refuses). The schema states the same pattern.
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"
+_KEY = re.compile(KEY_PATTERN)
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Responses a client may retry to a different outcome are not remembered.
 _NOT_STORED = {429}
@@ -28,6 +33,10 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             return handler(view, request, *args, **kwargs)
+        if not _KEY.fullmatch(key):
+            raise ValidationFailed(
+                details={HEADER: ["1 to 255 visible ASCII characters (spaces inside only)."]}
+            )
         claim = idempotency_key_claim(
             partner_id=request.user.partner_id,
             key=key,
@@ -60,6 +69,7 @@ def idempotent(handler):
             raise
         return response
 
+    wrapper.idempotent = True  # the schema documents the header and its 409/422 from this
     return wrapper
 
 

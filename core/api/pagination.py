@@ -79,13 +79,15 @@ class CursorPagination(pagination.CursorPagination):
         )
 
     def get_page_size(self, request):
-        """`limit` must be a whole number from 1; above the maximum it is the maximum."""
+        """`limit` must be a whole number from 1 to the maximum, as the schema says."""
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-            raise ValidationFailed(details={"limit": ["Must be a whole number from 1."]})
-        return min(int(raw), self.max_page_size)
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationFailed(
+                details={"limit": [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
 
     def decode_cursor(self, request):
         """A cursor is only ever one we handed out: anything else is a 400, never a query
@@ -115,7 +117,12 @@ PAGINATION_PARAMETERS = [
     ),
     OpenApiParameter(
         "limit",
-        OpenApiTypes.INT,
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": settings.API_MAX_PAGE_SIZE,
+            "default": settings.API_PAGE_SIZE,
+        },
         OpenApiParameter.QUERY,
         description=f"Page size: {settings.API_PAGE_SIZE}, at most {settings.API_MAX_PAGE_SIZE}.",
     ),

@@ -17,7 +17,8 @@ class MeApi(PartnerApi):
         class UserSerializer(serializers.Serializer):
             id = serializers.IntegerField()
             username = serializers.CharField()
-            email = serializers.EmailField()
+            # Not an EmailField: a user may have none, and then it is "".
+            email = serializers.CharField(allow_blank=True)
 
         user = UserSerializer()
         partner = PartnerSerializer()

@@ -9,11 +9,14 @@ from ledger.selectors import transfers_in_status
 
 
 class AccountFilter(django_filters.FilterSet):
-    asset = django_filters.CharFilter(field_name="asset_id")
+    asset = django_filters.CharFilter(method="filter_asset")
 
     class Meta:
         model = Account
         fields = ["asset"]
+
+    def filter_asset(self, queryset, name, value):
+        return queryset.filter(asset_id=value.upper())  # any case, as in a body
 
 
 class TransferFilter(django_filters.FilterSet):
@@ -35,6 +38,14 @@ class TransferFilter(django_filters.FilterSet):
 
 def filtered(filterset_class, *, params, queryset):
     """The queryset narrowed by `params`; a bad parameter raises the API's 400."""
+    # An empty value (?status=) would filter nothing: refused, as the schema's formats say.
+    empty = {
+        name: ["May not be empty."]
+        for name in filterset_class.base_filters
+        if params.get(name) == ""
+    }
+    if empty:
+        raise serializers.ValidationError(empty)
     filterset = filterset_class(params, queryset=queryset)
     if not filterset.is_valid():
         raise serializers.ValidationError(

@@ -1,17 +1,30 @@
 """Serializers shared by several ledger operations. Amounts travel as decimal strings in the
 asset's scale; inside they are integers of minor units (core.money)."""
 
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api.exceptions import plain_errors
-from core.api.fields import MetadataField, UUIDStringField
+from core.api.fields import (
+    ClientIdField,
+    MetadataField,
+    PatternField,
+    UTCInstantField,
+    UUIDStringField,
+)
+from core.api.schema import DECIMAL_STRING, POSITIVE_DECIMAL_STRING
+from core.api.serializers import RequestSerializer
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
-from ledger.models import Asset, Entry
+from ledger.models import Asset, Entry, Transfer
 from ledger.posting import TRANSFER_CODE_PATTERN, TransferRequest
-from ledger.selectors import Balance, account_balance, assets_by_code
+from ledger.selectors import Balance, account_balance, account_list, assets_by_code
 
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 MAX_METADATA_BYTES = 8192
@@ -26,14 +39,55 @@ def minor_units(value, *, asset: Asset, field: str = "amount") -> int:
     return minor
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "example": "1500.50"})
+@extend_schema_field(POSITIVE_DECIMAL_STRING)
 class AmountInputField(DecimalStringField):
     """A positive decimal string (core.money), described as such in the schema."""
 
 
+@extend_schema_field(DECIMAL_STRING)
+class DecimalOutputField(serializers.CharField):
+    """A decimal string the API writes (a balance: may be negative)."""
+
+
+class AssetCodeField(serializers.CharField):
+    """An asset's code in any case: `usd` reads as USD. Its schema lists the assets that
+    exist (ledger.api.schema)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).upper()
+
+
 @extend_schema_field(
-    {"type": "string", "format": "decimal", "example": "1500.50", "readOnly": True}
+    {
+        "type": "string",
+        "anyOf": [{"format": "date-time"}, {"format": "date"}],
+        "example": "2026-03-31T17:00:00Z",
+    }
 )
+class AsOfField(serializers.DateTimeField):
+    """An instant (ISO 8601), or a date alone: the end of that business day in
+    BUSINESS_TIME_ZONE (its last microsecond), which is what a statement "as of" a day
+    means. Read as midnight, a date would leave out the whole day."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
+            try:
+                following = date.fromisoformat(value) + timedelta(days=1)
+            except (ValueError, OverflowError):
+                self.fail("invalid", format="YYYY-MM-DD or an ISO 8601 instant")
+            zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+            return datetime.combine(following, time.min, tzinfo=zone) - timedelta(microseconds=1)
+        return super().to_internal_value(value)
+
+
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@extend_schema_field({**DECIMAL_STRING, "readOnly": True})
 class AmountField(serializers.Field):
     """Reads the minor units in attribute `minor` of the object and writes them in the scale
     of the object's asset (from context["assets"] when given: no query per row)."""
@@ -53,11 +107,11 @@ class AmountField(serializers.Field):
 
 
 class BalanceSerializer(serializers.Serializer):
-    posted = serializers.CharField(help_text="Credits minus debits posted (decimal string).")
-    pending = serializers.CharField(
+    posted = DecimalOutputField(help_text="Credits minus debits posted (decimal string).")
+    pending = DecimalOutputField(
         help_text="What pending transfers would add; negative for reserved outflows."
     )
-    available = serializers.CharField(help_text="Posted, less what pending debits reserve.")
+    available = DecimalOutputField(help_text="Posted, less what pending debits reserve.")
 
 
 class AccountSerializer(serializers.Serializer):
@@ -84,8 +138,8 @@ class AccountSerializer(serializers.Serializer):
         }
 
 
-DECIMAL = {"type": "string", "format": "decimal", "example": "-250.50"}
-NULLABLE_DECIMAL = {**DECIMAL, "nullable": True, "example": "60.00"}
+DECIMAL = {**DECIMAL_STRING, "example": "-250.50"}
+NULLABLE_DECIMAL = {**DECIMAL_STRING, "nullable": True, "example": "60.00"}
 
 
 class MinorUnitsField(serializers.Field):
@@ -194,10 +248,10 @@ class StatementPeriodSerializer(serializers.Serializer):
     sum to closing.posted - opening.posted, their held_delta to closing.held - opening.held."""
 
     # "from" is a Python keyword: declared through the class namespace.
-    locals()["from"] = serializers.DateTimeField(
+    locals()["from"] = UTCInstantField(
         source="period.start", allow_null=True, help_text="Its first instant (null: the start)."
     )
-    to = serializers.DateTimeField(
+    to = UTCInstantField(
         source="period.end",
         allow_null=True,
         help_text="The first instant after it (null: up to now).",
@@ -212,6 +266,12 @@ class StatementPeriodSerializer(serializers.Serializer):
 
 
 class TransferSerializer(serializers.Serializer):
+    """A transfer as a partner sees it. Its metadata is the writer's own: only the partner
+    whose account it debits reads it; the counterparty sees null."""
+
+    # The API lets a partner debit only its own accounts, so the debited account's owner
+    # wrote the metadata. The viewer is context["partner"]; without one, nobody sees it.
+
     id = serializers.UUIDField()
     debit_account = serializers.UUIDField(source="debit_account_id")
     credit_account = serializers.UUIDField(source="credit_account_id")
@@ -227,7 +287,7 @@ class TransferSerializer(serializers.Serializer):
     )
     code = serializers.CharField()
     reference = serializers.CharField()
-    metadata = serializers.DictField()
+    metadata = serializers.SerializerMethodField()
     pending_id = serializers.UUIDField(
         allow_null=True, help_text="The pending transfer this one posts, voids or expires."
     )
@@ -241,6 +301,32 @@ class TransferSerializer(serializers.Serializer):
         allow_null=True, help_text="The hold this one keeps part of (a shrunk hold)."
     )
 
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": True,
+            "description": "Yours as you sent it; null on a transfer another party wrote.",
+        }
+    )
+    def get_metadata(self, transfer) -> dict | None:
+        # Only what the partner itself sent through the API: staff's, an order's or the
+        # system's notes on a transfer touching its account are not its to read.
+        if (
+            transfer.origin == Transfer.Origin.PARTNER_API
+            and transfer.debit_account_id in self._own_account_ids()
+        ):
+            return transfer.metadata
+        return None
+
+    def _own_account_ids(self) -> frozenset:
+        context = self.context  # the root's: computed once per answer, for every row
+        if "own_account_ids" not in context:
+            partner = context.get("partner")
+            own = account_list(partner=partner).values_list("pk", flat=True) if partner else []
+            context["own_account_ids"] = frozenset(own)
+        return context["own_account_ids"]
+
 
 class TransferResolutionSerializer(TransferSerializer):
     """The transfer that posted or voided a pending one, and the pending one's new status."""
@@ -250,21 +336,36 @@ class TransferResolutionSerializer(TransferSerializer):
     )
 
 
-class TransferInputSerializer(serializers.Serializer):
+class TransferInputSerializer(RequestSerializer):
     """A transfer to create. Amounts are decimal strings with at most the asset's decimals."""
 
     # Validated into a ledger.posting.TransferRequest; context["assets"] ({code: Asset}), when
     # given, spares a query per item of a batch.
 
-    id = UUIDStringField(
-        required=False, help_text="Client-chosen; the same id and body are applied once."
+    schema_constraints = {  # timeout_seconds only with "pending": true (see validate)
+        "anyOf": [
+            {
+                "type": "object",
+                # "not false", not "enum": [true]: drf-spectacular would make a component of
+                # an enum here, and name two of them alike.
+                "properties": {"pending": {"type": "boolean", "not": {"enum": [False]}}},
+                "required": ["pending"],
+            },
+            {"type": "object", "not": {"required": ["timeout_seconds"]}},
+        ]
+    }
+
+    id = ClientIdField(
+        required=False,
+        help_text="Client-chosen, random (UUID v4 or v7): ids are unique across the whole "
+        "ledger, so an id another party used is a 409. The same id and body are applied once.",
     )
     debit_account = UUIDStringField(help_text="One of your accounts.")
     credit_account = UUIDStringField(help_text="Any open account of the same asset.")
     amount = AmountInputField(help_text='A decimal string, e.g. "1500.50".')
-    asset = serializers.CharField(max_length=16)
+    asset = AssetCodeField()
     reference = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    code = serializers.RegexField(
+    code = PatternField(
         TRANSFER_CODE_PATTERN, max_length=64, required=False, help_text="Why; default transfer."
     )
     pending = serializers.BooleanField(
@@ -375,10 +476,18 @@ def batch_item_result(
     }
 
 
-@extend_schema_field(TransferInputSerializer(many=True))
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {},
+        "description": "Each a TransferInput. In an atomic batch any invalid item is a 400; "
+        "in an independent one an invalid item (whatever it is) fails alone, in its result.",
+    }
+)
 class TransferItemsField(serializers.ListField):
     """A batch's transfers, parsed one by one later (transfer_requests_parse), so that in an
-    independent batch an invalid item fails alone."""
+    independent batch an invalid item fails alone. The batch's schema_constraints type the
+    items of an atomic batch."""
 
     def __init__(self, **kwargs):
         super().__init__(child=serializers.JSONField(allow_null=True), **kwargs)

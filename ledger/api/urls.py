@@ -13,20 +13,24 @@ from ledger.api.views import (
 
 urlpatterns = [
     path("accounts/", AccountCollectionApi.as_view(), name="ledger-accounts"),
-    path("accounts/<uuid:account_id>/", AccountDetailApi.as_view(), name="ledger-account"),
+    path("accounts/<api_uuid:account_id>/", AccountDetailApi.as_view(), name="ledger-account"),
     path(
-        "accounts/<uuid:account_id>/entries/",
+        "accounts/<api_uuid:account_id>/entries/",
         AccountEntriesApi.as_view(),
         name="ledger-account-entries",
     ),
     path("transfers/", TransferCollectionApi.as_view(), name="ledger-transfers"),
     # Before transfers/<id>/: "batch" is not a UUID, but keep the literal path first anyway.
     path("transfers/batch/", TransferBatchApi.as_view(), name="ledger-transfers-batch"),
-    path("transfers/<uuid:transfer_id>/", TransferDetailApi.as_view(), name="ledger-transfer"),
+    path("transfers/<api_uuid:transfer_id>/", TransferDetailApi.as_view(), name="ledger-transfer"),
     path(
-        "transfers/<uuid:transfer_id>/post/", TransferPostApi.as_view(), name="ledger-transfer-post"
+        "transfers/<api_uuid:transfer_id>/post/",
+        TransferPostApi.as_view(),
+        name="ledger-transfer-post",
     ),
     path(
-        "transfers/<uuid:transfer_id>/void/", TransferVoidApi.as_view(), name="ledger-transfer-void"
+        "transfers/<api_uuid:transfer_id>/void/",
+        TransferVoidApi.as_view(),
+        name="ledger-transfer-void",
     ),
 ]

@@ -1,5 +1,6 @@
 """Accounts: opening, the house accounts apps declare, freezing and closing."""
 
+import itertools
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -16,18 +17,36 @@ def account_open(
     *,
     partner,
     asset: Asset | str,
-    code: str = "main",
+    code: str | None = "main",
     kind: str = Account.Kind.LIABILITY,
     debits_must_not_exceed_credits: bool | None = None,
     credits_must_not_exceed_debits: bool = False,
     acting_user=None,
 ) -> Account:
-    """Open an account. A partner's account may never go below zero unless told otherwise."""
+    """Open an account. A partner's account may never go below zero unless told otherwise.
+    `code=None` picks a free readable one: `main`, then `usd-2`, `usd-3`..."""
     asset_code = asset.code if isinstance(asset, Asset) else asset
     if not Asset.objects.filter(code=asset_code).exists():
         raise ValidationFailed(details={"asset": [f"Unknown asset {asset_code!r}."]})
     if debits_must_not_exceed_credits is None:
         debits_must_not_exceed_credits = partner is not None
+    if code is None:
+        for _attempt in range(5):  # a concurrent open may take the code we picked
+            try:
+                return account_open(
+                    partner=partner,
+                    asset=asset_code,
+                    code=_account_code_free(partner=partner, asset_code=asset_code),
+                    kind=kind,
+                    debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+                    credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+                    acting_user=acting_user,
+                )
+            except errors.AccountStatusConflict:
+                continue
+        raise errors.AccountStatusConflict(
+            "Could not pick a free account code; retry.", details={"reason": "account_exists"}
+        )
     exists = errors.AccountStatusConflict(
         f"An account {code!r} in {asset_code} already exists.",
         details={"reason": "account_exists"},
@@ -50,6 +69,16 @@ def account_open(
         actor=acting_user, action="account.opened", target=account, after=snapshot(account)
     )
     return account
+
+
+def _account_code_free(*, partner, asset_code: str) -> str:
+    taken = set(
+        Account.objects.filter(partner=partner, asset_id=asset_code).values_list("code", flat=True)
+    )
+    if "main" not in taken:
+        return "main"
+    candidates = (f"{asset_code.lower()}-{n}" for n in itertools.count(2))
+    return next(code for code in candidates if code not in taken)
 
 
 # --- House accounts ------------------------------------------------------------------------

@@ -63,15 +63,18 @@ def test_a_limit_that_is_not_a_whole_number_from_1_is_400(partner_api, limit):
     assert list(body["details"]) == ["limit"]
 
 
-def test_a_limit_above_the_maximum_is_the_maximum(partner_api, partner):
+def test_a_limit_above_the_maximum_is_400_as_the_schema_says(partner_api, partner):
     from ledger.services import account_open
 
     account_open(partner=partner, asset="USD")
 
-    response = partner_api.get(ACCOUNTS, {"limit": 100_000})
+    refused = partner_api.get(ACCOUNTS, {"limit": 501})
+    at_most = partner_api.get(ACCOUNTS, {"limit": 500})
 
-    assert response.status_code == 200
-    assert len(response.json()["results"]) == 1
+    body = assert_envelope(refused, status=400, code="validation_error")
+    assert list(body["details"]) == ["limit"]
+    assert at_most.status_code == 200
+    assert len(at_most.json()["results"]) == 1
 
 
 def test_a_username_longer_than_any_account_is_400_not_a_failed_login(api_client):

@@ -66,8 +66,10 @@ def test_an_atomic_batch_with_a_failing_transfer_applies_nothing(partner_api, fu
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "insufficient_funds"  # the failing transfer's own code
-    assert body["message"].startswith("Transfer 1 of the atomic batch failed")
+    # Counted from 0 in the message as in details.results (issue 8): the second item is 1.
+    assert body["message"].startswith("transfers[1] (counting from 0, as details do) failed")
     results = body["details"]["results"]
+    assert results[1]["index"] == 1
     assert [r["status"] for r in results] == ["failed", "failed"]
     assert [r["code"] for r in results] == ["linked_transfer_failed", "insufficient_funds"]
     assert results[1]["reason"] == "exceeds_credits"
@@ -103,7 +105,7 @@ def test_an_atomic_batch_answers_with_the_failing_transfers_status(partner_api, 
     huge = _batch(
         partner_api,
         "atomic",
-        [_item(funded, beta_usd, "1.00"), _item(funded, beta_usd, "92233720368547758.07")],
+        [_item(funded, beta_usd, "1.00"), _item(funded, beta_usd, "99999999999999.99")],
     )
     assert huge.status_code == 422 and huge.json()["code"] == "insufficient_funds"
     assert _posted(funded) == 9_900

@@ -112,12 +112,15 @@ def test_a_zero_or_negative_amount_is_refused(partner_api, funded, beta_usd, amo
 def test_an_absurd_amount_is_insufficient_funds_and_its_message_is_plain(
     partner_api, funded, beta_usd
 ):
-    response = _create(partner_api, funded, beta_usd, "92233720368547758.07")
+    # The largest amount the API reads (14 digits before the point, as the schema says).
+    response = _create(partner_api, funded, beta_usd, "99999999999999.99")
     assert response.status_code == 422
     assert response.json()["code"] == "insufficient_funds"
-    too_large = _create(partner_api, funded, beta_usd, "99999999999999999999999.00")
+    too_large = _create(partner_api, funded, beta_usd, "999999999999999.00")
     assert too_large.status_code == 400
-    assert too_large.json()["details"]["amount"] == ["'99999999999999999999999.00' is too large."]
+    assert too_large.json()["details"]["amount"] == [
+        "Write it plainly: no leading zeros, at most 14 digits before the point."
+    ]
 
 
 def _nested(levels: int):
@@ -130,9 +133,6 @@ def _nested(levels: int):
 @pytest.mark.parametrize(
     "metadata",
     [
-        {"note": "a\u0000b"},
-        {"k\u0000": "v"},
-        {"a": "\ud800"},
         {"a": 1e16},
         {"a": -0.0},
         {"a": 1.5},
@@ -145,12 +145,32 @@ def _nested(levels: int):
 def test_metadata_the_journal_could_not_keep_exactly_is_refused(
     partner_api, funded, beta_usd, metadata
 ):
-    """NUL and lone surrogates cannot be stored; jsonb rewrites fractional numbers, which
-    would make the tamper check flag a transfer nobody edited."""
+    """jsonb rewrites fractional numbers, which would make the tamper check flag a transfer
+    nobody edited; nesting and shape are bounded."""
     body = json.dumps(_body(funded, beta_usd, metadata=metadata))  # \ud800 escaped, as sent
     response = partner_api.generic("POST", TRANSFERS, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert list(response.json()["details"]) == ["metadata"]
+    assert _balance(funded) == (100_000, 100_000)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "path"),
+    [
+        ({"note": "a\u0000b"}, "metadata.note"),
+        ({"k\u0000": "v"}, "metadata.k\\x00"),
+        ({"a": "\ud800"}, "metadata.a"),
+    ],
+)
+def test_metadata_text_no_database_keeps_is_refused_naming_its_path(
+    partner_api, funded, beta_usd, metadata, path
+):
+    """NUL and lone surrogates cannot be stored: refused where requests are parsed, with
+    the path to the offending string (core.api.parsers)."""
+    body = json.dumps(_body(funded, beta_usd, metadata=metadata))  # \ud800 escaped, as sent
+    response = partner_api.generic("POST", TRANSFERS, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["details"]) == [path]
     assert _balance(funded) == (100_000, 100_000)
 
 

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from core.api.base import PartnerApi
 from core.api.csv import CSVRenderer, csv_streaming_response, wants_csv
-from core.api.fields import PeriodBoundField
+from core.api.fields import PatternField, PeriodBoundField
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -23,10 +23,17 @@ from core.api.pagination import (
     paginated_schema,
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from core.api.serializers import QuerySerializer, RequestSerializer
 from ledger.api.filters import AccountFilter, filtered
 from ledger.api.pagination import EntryCursorPagination
 from ledger.api.schema import TAGS
-from ledger.api.serializers import AccountSerializer, EntrySerializer, StatementPeriodSerializer
+from ledger.api.serializers import (
+    AccountSerializer,
+    AsOfField,
+    AssetCodeField,
+    EntrySerializer,
+    StatementPeriodSerializer,
+)
 from ledger.instant import one_instant
 from ledger.selectors import account_balance, account_get, account_list
 from ledger.services import account_open, pending_transfers_expire
@@ -44,7 +51,11 @@ class AccountListApi(PartnerApi):
     @extend_schema(
         operation_id="ledger_accounts_list",
         parameters=[
-            OpenApiParameter("asset", OpenApiTypes.STR, description="Only this asset, e.g. USD."),
+            OpenApiParameter(
+                "asset",
+                {"type": "string", "minLength": 1},
+                description="Only this asset, e.g. USD (any case).",
+            ),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: paginated_schema("PaginatedAccountList", AccountSerializer)},
@@ -65,13 +76,14 @@ class AccountListApi(PartnerApi):
 
 
 class AccountOpenApi(PartnerApi):
-    class InputSerializer(serializers.Serializer):
-        asset = serializers.CharField(max_length=16)
-        code = serializers.RegexField(
+    class InputSerializer(RequestSerializer):
+        asset = AssetCodeField(help_text="The asset's code, any case (usd reads as USD).")
+        code = PatternField(
             r"^[A-Za-z0-9_.-]+$",
             max_length=64,
             required=False,
-            help_text="A label, unique per asset among your accounts; default main.",
+            help_text="A label, unique per asset among your accounts. Without one the account "
+            "gets a free readable code: main for the first, then e.g. usd-2.",
         )
 
     @extend_schema(
@@ -87,7 +99,10 @@ class AccountOpenApi(PartnerApi):
         payload = AccountOpenApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         account = account_open(
-            partner=self.partner, acting_user=request.user, **payload.validated_data
+            partner=self.partner,
+            acting_user=request.user,
+            asset=payload.validated_data["asset"],
+            code=payload.validated_data.get("code"),
         )
         return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
@@ -97,8 +112,8 @@ class AccountCollectionApi(AccountListApi, AccountOpenApi):
 
 
 class AccountDetailApi(PartnerApi):
-    class FilterSerializer(serializers.Serializer):
-        as_of = serializers.DateTimeField(required=False)
+    class FilterSerializer(QuerySerializer):
+        as_of = AsOfField(required=False)
 
     @extend_schema(
         operation_id="ledger_accounts_retrieve",
@@ -107,7 +122,8 @@ class AccountDetailApi(PartnerApi):
                 "as_of",
                 OpenApiTypes.DATETIME,
                 description="The balances right after the last transfer at or before this "
-                "instant (ISO 8601); zero before the first.",
+                "instant (ISO 8601); zero before the first. A date alone (2026-03-31) means "
+                "the end of that business day in the firm's time zone.",
             )
         ],
         responses={200: AccountSerializer, **error_responses(404)},
@@ -128,14 +144,14 @@ class AccountEntriesApi(PartnerApi):
 
     renderer_classes = [JSONRenderer, CSVRenderer]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(QuerySerializer):
         locals()["from"] = PeriodBoundField(required=False)  # "from" is a Python keyword
         to = PeriodBoundField(end=True, required=False)
 
         def validate(self, attrs):
             start, end = attrs.get("from"), attrs.get("to")
-            if start is not None and end is not None and end <= start:
-                raise serializers.ValidationError({"to": ["Must not be before from."]})
+            if start is not None and end is not None and end < start:
+                attrs["to"] = start  # a `to` before `from`: the empty period at `from`
             return attrs
 
     @extend_schema(
@@ -143,16 +159,16 @@ class AccountEntriesApi(PartnerApi):
         parameters=[
             OpenApiParameter(
                 "from",
-                OpenApiTypes.STR,
+                OpenApiTypes.DATETIME,
                 description="Lines at or after this: an ISO 8601 instant "
                 "(2026-11-01T00:00:00Z; no offset means UTC) or a date (2026-11-01: from the "
                 "start of that business day, in the firm's time zone).",
             ),
             OpenApiParameter(
                 "to",
-                OpenApiTypes.STR,
+                OpenApiTypes.DATETIME,
                 description="Lines up to and including this: an instant, or a date (its "
-                "whole business day). Without it, up to now.",
+                "whole business day). Without it, up to now. Before `from`: an empty period.",
             ),
             OpenApiParameter(
                 "format",

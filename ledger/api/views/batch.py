@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from core.api.base import PartnerApi
 from core.api.idempotency import idempotent
 from core.api.schema import IDEMPOTENCY_KEY
+from core.api.serializers import RequestSerializer
 from ledger import errors
 from ledger.api.schema import TAGS
 from ledger.api.serializers import (
@@ -27,7 +28,31 @@ class TransferBatchApi(PartnerApi):
     insufficient_funds, and details.results has every item; an invalid item, a 400).
     `independent`: each item is applied or fails alone, invalid items included."""
 
-    class InputSerializer(serializers.Serializer):
+    error_statuses = (404, 409, 422)  # an atomic batch answers with its failing item's status
+
+    class InputSerializer(RequestSerializer):
+        # An independent batch takes any item (an invalid one fails alone); an atomic one
+        # only valid transfers. (Patterns, not enums: drf-spectacular would turn an enum
+        # here into a component of its own.)
+        schema_constraints = {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"mode": {"type": "string", "pattern": "^independent$"}},
+                },
+                {
+                    "type": "object",
+                    "properties": {
+                        "mode": {"type": "string", "pattern": "^atomic$"},
+                        "transfers": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/TransferInputRequest"},
+                        },
+                    },
+                },
+            ]
+        }
+
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)
 
@@ -67,7 +92,7 @@ class TransferBatchApi(PartnerApi):
             )
         positions = [i for i in range(len(parsed)) if i not in invalid]
         requests = [parsed[i] for i in positions]
-        context = {"assets": assets}
+        context = {"assets": assets, "partner": self.partner}
         results = []
         if requests:  # an independent batch of invalid items only has nothing to apply
             try:

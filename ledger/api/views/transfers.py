@@ -2,11 +2,11 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
-from core.api.fields import UUIDStringField
+from core.api.fields import ClientIdField
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -15,6 +15,7 @@ from core.api.pagination import (
     paginated_schema,
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from core.api.serializers import RequestSerializer
 from ledger.api.filters import TransferFilter, filtered
 from ledger.api.schema import TAGS
 from ledger.api.serializers import (
@@ -63,6 +64,7 @@ class TransferListApi(PartnerApi):
             queryset=transfers,
             serializer_class=TransferSerializer,
             pagination_class=CursorPagination,
+            context={"partner": self.partner},
         )
 
 
@@ -97,7 +99,8 @@ class TransferCreateApi(PartnerApi):
             origin=Transfer.Origin.PARTNER_API,
         )
         answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(TransferSerializer(result.transfer).data, status=answer)
+        data = TransferSerializer(result.transfer, context={"partner": self.partner}).data
+        return Response(data, status=answer)
 
 
 class TransferCollectionApi(TransferListApi, TransferCreateApi):
@@ -112,15 +115,17 @@ class TransferDetailApi(PartnerApi):
     )
     def get(self, request, transfer_id, *args, **kwargs):
         transfer = transfer_get(partner=self.partner, transfer_id=transfer_id)
-        return Response(TransferSerializer(transfer).data)
+        return Response(TransferSerializer(transfer, context={"partner": self.partner}).data)
 
 
 class TransferPostApi(PartnerApi):
     """Post a pending transfer, fully or (with `amount`) partly: the rest is released."""
 
-    class InputSerializer(serializers.Serializer):
-        id = UUIDStringField(
-            required=False, help_text="Client-chosen id of the posting transfer (idempotent)."
+    class InputSerializer(RequestSerializer):
+        id = ClientIdField(
+            required=False,
+            help_text="Client-chosen random id (UUID v4 or v7) of the posting transfer "
+            "(idempotent).",
         )
         amount = AmountInputField(required=False, help_text="At most the pending amount.")
 
@@ -152,15 +157,19 @@ class TransferPostApi(PartnerApi):
             acting_user=request.user,
             origin=Transfer.Origin.PARTNER_API,
         )
-        return Response(TransferResolutionSerializer(transfer).data)
+        return Response(
+            TransferResolutionSerializer(transfer, context={"partner": self.partner}).data
+        )
 
 
 class TransferVoidApi(PartnerApi):
     """Void a pending transfer: its whole reservation is released."""
 
-    class InputSerializer(serializers.Serializer):
-        id = UUIDStringField(
-            required=False, help_text="Client-chosen id of the voiding transfer (idempotent)."
+    class InputSerializer(RequestSerializer):
+        id = ClientIdField(
+            required=False,
+            help_text="Client-chosen random id (UUID v4 or v7) of the voiding transfer "
+            "(idempotent).",
         )
 
     @extend_schema(
@@ -182,4 +191,6 @@ class TransferVoidApi(PartnerApi):
             acting_user=request.user,
             origin=Transfer.Origin.PARTNER_API,
         )
-        return Response(TransferResolutionSerializer(transfer).data)
+        return Response(
+            TransferResolutionSerializer(transfer, context={"partner": self.partner}).data
+        )

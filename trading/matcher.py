@@ -334,13 +334,30 @@ def _inline_owned(instrument_id: int) -> bool:
     return not owner or owner[0].startswith(INLINE_OWNER_PREFIX) or not owner[0]
 
 
+# The inline books of this process, by instrument, with the MatcherState they left behind:
+# reused while that state is unchanged (no other process matched the book since), so a
+# request costs its batch, not a rebuild of the whole book. Taken out under the
+# instrument's lock, put back only when the batch commits.
+_inline_books: dict[int, tuple[InstrumentMatcher, tuple]] = {}
+
+
+def _state_stamp(instrument_id: int) -> tuple:
+    return tuple(
+        MatcherState.objects.filter(pk=instrument_id).values_list(
+            "heartbeat_at", "last_sequence", "last_trade_sequence", "owner"
+        )[:1]
+    )
+
+
 def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
-    """Match what is queued for the instrument now, in this process (one batch, on the book
-    rebuilt from the database, so every web process gives the same result), then release
-    what the orders it ended no longer need. With a matcher process holding the
+    """Match what is queued for the instrument now, in this process (one batch), then
+    release what the orders it ended no longer need. The book is this process's own from
+    its last inline batch if nobody matched since, else rebuilt from the rows: either way
+    the same book, whichever web process answers. With a matcher process holding the
     instrument, it steps aside and returns 0."""
     instrument = Instrument.objects.select_related("base_asset").get(pk=instrument_id)
-    if locks.holder_pids(instrument_id) and not _inline_owned(instrument_id):
+    others = set(locks.holder_pids(instrument_id)) - {locks.backend_pid()}
+    if others and not _inline_owned(instrument_id):
         return 0  # a run_matcher process owns the book: it matches this order
     taken = 0
     for _ in range(3):  # a cancel committing under the batch: rebuild and go again
@@ -348,14 +365,22 @@ def match_inline(instrument_id: int, *, batch_size: int = BATCH_SIZE) -> int:
             with transaction.atomic():
                 if not locks.transaction_lock_wait(instrument_id):
                     return 0
-                matcher = InstrumentMatcher(
-                    instrument,
-                    batch_size=batch_size,
-                    gap_grace=0.0,
-                    fenced=False,
-                    owner=f"{INLINE_OWNER_PREFIX}{matcher_owner()}",
-                )
+                cached = _inline_books.pop(instrument_id, None)
+                if cached is not None and cached[1] == _state_stamp(instrument_id):
+                    matcher = cached[0]
+                else:
+                    matcher = InstrumentMatcher(
+                        instrument,
+                        batch_size=batch_size,
+                        gap_grace=0.0,
+                        fenced=False,
+                        owner=f"{INLINE_OWNER_PREFIX}{matcher_owner()}",
+                    )
                 taken = matcher.step()
+                stamp = _state_stamp(instrument_id)
+                transaction.on_commit(
+                    lambda kept=(matcher, stamp): _inline_books.__setitem__(instrument_id, kept)
+                )
             break
         except BatchConflict:
             continue

@@ -224,3 +224,77 @@ def test_an_order_whose_hold_staff_released_comes_off_the_book_too(
         True,
     )
     assert (buy.status, buy.cancel_reason) == ("accepted", "")  # no self-trade with a ghost
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """How many times a book was rebuilt from the rows."""
+    from trading import matcher as matcher_module
+
+    monkeypatch.setattr(matcher_module, "_inline_books", {})
+    counted = []
+    load = InstrumentMatcher.load
+
+    def counting_load(self):
+        counted.append(self.instrument.pk)
+        return load(self)
+
+    monkeypatch.setattr(InstrumentMatcher, "load", counting_load)
+    return counted
+
+
+def test_inline_batches_reuse_their_book_until_someone_else_matches_it(
+    acme, partner, other_partner, fund, loads, django_capture_on_commit_callbacks
+):
+    fund(partner, "USD", 10_000_000)
+    fund(other_partner, "ACME", 1_000)
+
+    def inline():
+        with django_capture_on_commit_callbacks(execute=True):
+            return match_inline(acme.pk)
+
+    place(other_partner, acme, "s1", "sell", 10, 1000)
+    assert inline() == 1 and loads == [acme.pk]
+    place(other_partner, acme, "s2", "sell", 10, 1010)
+    assert inline() == 1 and loads == [acme.pk]  # the same book, kept
+    InstrumentMatcher(acme, fenced=False).step()  # another process's batch (nothing queued)
+    place(partner, acme, "b1", "buy", 15, 1010)
+    InstrumentMatcher(acme, fenced=False).step()  # ... this one matched: the state moved
+    assert len(loads) == 3
+    place(partner, acme, "b2", "buy", 5, 1010)
+    assert inline() == 1
+    assert len(loads) == 4  # rebuilt from the rows, not the stale book
+
+    assert committed_trades(acme) == [(1, 1000, 10), (2, 1010, 5), (3, 1010, 5)]
+
+
+def test_an_inline_batch_rolled_back_with_its_request_leaves_no_book_behind(
+    acme, partner, other_partner, fund, loads, django_capture_on_commit_callbacks
+):
+    from django.db import transaction
+
+    fund(partner, "USD", 10_000_000)
+    fund(other_partner, "ACME", 1_000)
+    place(other_partner, acme, "s1", "sell", 10, 1000)
+    place(partner, acme, "b1", "buy", 10, 1000)
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        assert match_inline(acme.pk) == 2
+        raise RuntimeError("the request failed after matching")
+    assert not Trade.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert match_inline(acme.pk) == 2  # on a book rebuilt from the rows
+    assert len(loads) == 2
+    assert committed_trades(acme) == [(1, 1000, 10)]
+
+
+def committed_trades(instrument):
+    return list(
+        Trade.objects.filter(instrument=instrument)
+        .order_by("sequence")
+        .values_list("sequence", "price", "quantity")
+    )

@@ -180,8 +180,10 @@ class MatcherBook:
                 order.booked = True
                 outcome.orders[order.id] = order
         for order in orders:
-            if order.status not in ENDED_OUTSIDE:
+            if order.status == S.ACCEPTED:
                 self._submit(order, outcome)
+            # Any other status has no business in the queue (order entry sequences accepted
+            # orders only): left as it is, never matched.
         outcome.taken = len(orders)
         outcome.last_sequence = max((order.sequence for order in orders), default=0)
         outcome.last_trade_sequence = self.book.last_trade_seq

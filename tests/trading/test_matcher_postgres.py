@@ -395,3 +395,27 @@ def test_inline_matching_steps_aside_at_once_while_a_matcher_process_owns_the_bo
         thread.join(20)
     assert match_inline(acme.pk) == 2  # the process is gone: inline matches again
     assert Trade.objects.count() == 1
+
+
+def test_a_matcher_whose_lock_connection_was_replaced_stops_before_matching(
+    acme, partner, other_partner, fund
+):
+    from trading.matcher import LockLost
+
+    fund(partner, "USD", 10_000_000)
+    fund(other_partner, "ACME", 1_000)
+    matcher = InstrumentMatcher(acme)
+    assert matcher.lock_try()
+    place(other_partner, acme, "s", "sell", 10)
+    place(partner, acme, "b", "buy", 10)
+    connection.close()  # the lock went with it; Django opens a new connection on demand
+
+    with pytest.raises(LockLost):
+        matcher.step()
+
+    assert not Trade.objects.exists()
+    assert not Order.objects.filter(booked=True).exists()
+    assert matcher.lock_try()  # on the new connection: it may go on, from the rows
+    assert matcher.step() == 2
+    assert Trade.objects.count() == 1
+    locks.session_unlock_all()

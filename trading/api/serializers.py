@@ -8,11 +8,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.errors import ValidationFailed
-from core.money import DecimalStringField, from_minor_units, to_minor_units
+from core.money import (
+    DECIMAL_PATTERN,
+    POSITIVE_DECIMAL_PATTERN,
+    DecimalStringField,
+    from_minor_units,
+    to_minor_units,
+)
 from trading.models import Order
 
-DECIMAL = {"type": "string", "format": "decimal", "example": "10.00"}
+DECIMAL = {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN, "example": "10.00"}
 NULLABLE_DECIMAL = {**DECIMAL, "nullable": True}
+POSITIVE_DECIMAL = {**DECIMAL, "pattern": POSITIVE_DECIMAL_PATTERN}
 # An average of fills may need more places than the quote has: this many more, rounded.
 AVERAGE_EXTRA_PLACES = 4
 
@@ -49,7 +56,7 @@ def minor_units_of(value, *, scale: int, field: str) -> int:
         raise serializers.ValidationError({field: [exc.message]}) from exc
 
 
-@extend_schema_field(DECIMAL)
+@extend_schema_field(POSITIVE_DECIMAL)
 class DecimalInputField(DecimalStringField):
     """A positive decimal string, checked against the instrument's scale by the view."""
 

@@ -35,8 +35,10 @@ urlpatterns = [
         name="trading-instrument-book",
     ),
     path("orders/", OrderCollectionApi.as_view(), name="trading-orders"),
-    path("orders/<uuid:order_id>/", OrderDetailApi.as_view(), name="trading-order"),
-    path("orders/<uuid:order_id>/cancel/", OrderCancelApi.as_view(), name="trading-order-cancel"),
+    path("orders/<api_uuid:order_id>/", OrderDetailApi.as_view(), name="trading-order"),
+    path(
+        "orders/<api_uuid:order_id>/cancel/", OrderCancelApi.as_view(), name="trading-order-cancel"
+    ),
     path("trades/", TradeListApi.as_view(), name="trading-trades"),
     path("positions/", PositionListApi.as_view(), name="trading-positions"),
 ]

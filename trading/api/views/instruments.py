@@ -1,6 +1,5 @@
 """Instruments and their book depth."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,7 +7,7 @@ from rest_framework.response import Response
 from core.api.base import PartnerApi
 from core.api.schema import error_responses
 from core.errors import ValidationFailed
-from trading.api.schema import TAGS
+from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import InstrumentSerializer, price_text, quantity_text
 from trading.selectors import book_depth, instrument_get, instrument_list
 
@@ -38,13 +37,13 @@ class InstrumentBookApi(PartnerApi):
         parameters=[
             OpenApiParameter(
                 "symbol",
-                OpenApiTypes.STR,
+                SYMBOL_SCHEMA,
                 OpenApiParameter.PATH,
                 description='"ACME-USD", or "ACME/USD" URL-encoded (ACME%2FUSD).',
             ),
             OpenApiParameter(
                 "levels",
-                OpenApiTypes.INT,
+                {"type": "integer", "minimum": 1},
                 description=f"Prices per side: {DEFAULT_BOOK_LEVELS}, at most {MAX_BOOK_LEVELS}.",
             ),
         ],

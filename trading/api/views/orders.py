@@ -14,9 +14,10 @@ from core.api.pagination import (
     paginated_schema,
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from core.api.serializers import RequestSerializer
 from ledger.api.filters import filtered
 from trading.api.filters import OrderFilter
-from trading.api.schema import TAGS
+from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import DecimalInputField, OrderSerializer, minor_units_of
 from trading.models import Order
 from trading.selectors import instrument_get, order_get, order_list
@@ -27,7 +28,7 @@ class OrderListApi(PartnerApi):
     @extend_schema(
         operation_id="trading_orders_list",
         parameters=[
-            OpenApiParameter("symbol", OpenApiTypes.STR, description='"ACME/USD" or "ACME-USD"'),
+            OpenApiParameter("symbol", SYMBOL_SCHEMA, description='"ACME/USD" or "ACME-USD"'),
             OpenApiParameter("status", OpenApiTypes.STR, enum=list(Order.Status.values)),
             *PAGINATION_PARAMETERS,
         ],
@@ -49,7 +50,9 @@ class OrderListApi(PartnerApi):
 
 
 class OrderCreateApi(PartnerApi):
-    class InputSerializer(serializers.Serializer):
+    error_statuses = (409, 422, 503)
+
+    class InputSerializer(RequestSerializer):
         client_order_id = serializers.CharField(max_length=64, help_text="Unique per partner.")
         symbol = serializers.CharField(max_length=32)
         side = serializers.ChoiceField(choices=Order.Side.choices)
@@ -119,9 +122,14 @@ class OrderDetailApi(PartnerApi):
 
 
 class OrderCancelApi(PartnerApi):
+    error_statuses = (409,)
+
+    class InputSerializer(RequestSerializer):
+        """No fields: a body, if any, is an empty object (anything in it is a 400)."""
+
     @extend_schema(
         operation_id="trading_orders_cancel",
-        request=None,
+        request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: OrderSerializer, **error_responses(404, 409)},
         tags=TAGS,
@@ -130,6 +138,7 @@ class OrderCancelApi(PartnerApi):
     def post(self, request, order_id, *args, **kwargs):
         """Cancel an open order: what its fills did not consume is released at once.
         409 conflict when it is filled, cancelled, rejected or expired."""
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
         order = order_get(partner=self.partner, order_id=order_id)
         cancelled = order_cancel(order=order, acting_user=request.user, reason="partner")
         return Response(

@@ -1,6 +1,5 @@
 """The partner's fills and positions."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
@@ -13,7 +12,7 @@ from core.api.pagination import (
 )
 from ledger.api.filters import filtered
 from trading.api.filters import TradeFilter
-from trading.api.schema import TAGS
+from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import PositionSerializer, TradeSerializer
 from trading.selectors import position_list, trade_list
 
@@ -26,7 +25,7 @@ class TradeListApi(PartnerApi):
     @extend_schema(
         operation_id="trading_trades_list",
         parameters=[
-            OpenApiParameter("symbol", OpenApiTypes.STR, description='"ACME/USD" or "ACME-USD"'),
+            OpenApiParameter("symbol", SYMBOL_SCHEMA, description='"ACME/USD" or "ACME-USD"'),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: paginated_schema("PaginatedTradeList", TradeSerializer)},

@@ -40,7 +40,7 @@ POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
 # --- Database set-up ----------------------------------------------------------------------
 
 
-def _database_urls(database: str) -> tuple[str, str]:
+def database_urls(database: str) -> tuple[str, str]:
     """(scratch database URL, maintenance database URL) on the DATABASE_URL server; exits
     with a clear message when DATABASE_URL is not PostgreSQL."""
     import environ
@@ -79,7 +79,7 @@ def _bench_environment(bench_url: str) -> dict[str, str]:
     }
 
 
-def _database_recreate(maintenance_url: str, database: str) -> None:
+def database_recreate(maintenance_url: str, database: str) -> None:
     import psycopg
     from psycopg import sql
 
@@ -497,7 +497,7 @@ def _arguments():
 
 def main() -> int:
     args = _arguments()
-    bench_url, maintenance_url = _database_urls(args.database)
+    bench_url, maintenance_url = database_urls(args.database)
     if args.quick:
         args.singles, args.batched = args.singles // 10, args.batched // 10
     process_counts = sorted({int(p) for p in args.processes.split(",")})
@@ -507,7 +507,7 @@ def main() -> int:
         print(f"[{time.monotonic() - began:6.1f}s] {text}", end=end, flush=True)
 
     say(f"scratch database {args.database}: drop, create, migrate ...", end=" ")
-    _database_recreate(maintenance_url, args.database)
+    database_recreate(maintenance_url, args.database)
     environment = _bench_environment(bench_url)
     _django_setup(environment)
     from django.core.management import call_command

@@ -4,14 +4,16 @@ from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.forms.models import model_to_dict
 from rest_framework import exceptions
-from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from core.api.auth_errors import TokenRefused
 from core.models import AuditEvent, Partner, User
+from core.principal import principal_claims
 from core.sessions import (
+    FAMILY_CLAIM,
+    session_refresh_rotate,
     session_token_consume,
-    session_token_register,
+    session_tokens_register,
     session_tokens_revoke_all,
 )
 from core.tracing import trace_id_current
@@ -83,7 +85,8 @@ def audited_delete(*, instance, acting_user) -> None:
 
 @transaction.atomic
 def user_password_set(*, user: User, password: str, acting_user=None) -> User:
-    """Set a password; every token the user holds stops working (password-hash claim)."""
+    """Set a password; every token the user holds stops working (the session epoch moves,
+    core/signals.py)."""
     user.set_password(password)
     user.save(update_fields=["password"])
     audit_record(actor=acting_user, action="user.password_set", target=user)
@@ -148,26 +151,59 @@ def session_login(*, user: User, request=None):
     With the login's `request` (a password login, not a refresh) it is a login in Django's
     sense: `user_logged_in` updates last_login and lets django-axes forget earlier failures.
     """
-    if not user.is_partner_user or not user.partner.is_active:
-        raise exceptions.AuthenticationFailed("Invalid credentials.")
-    refresh = RefreshToken.for_user(user)
-    access = refresh.access_token
-    session_token_register(refresh)
-    session_token_register(access)
+    access, refresh = _session_issue(user=user, family=None)
     if request is not None:
         user_logged_in.send(sender=user.__class__, request=request, user=user)
     return access, refresh
 
 
+def _session_issue(*, user: User, family):
+    if not user.is_partner_user or not user.is_active or not user.partner.is_active:
+        raise exceptions.AuthenticationFailed("Invalid credentials.")
+    refresh = RefreshToken.for_user(user)
+    for claim, value in principal_claims(user).items():
+        refresh[claim] = value
+    # A login starts a family; each rotation stays in it, so reuse can revoke all of it.
+    refresh[FAMILY_CLAIM] = family or refresh["jti"]
+    access = refresh.access_token  # carries the same claims
+    session_tokens_register(refresh, access)
+    return access, refresh
+
+
 def session_refresh(*, refresh: RefreshToken):
-    """Rotate: the presented refresh token is consumed and can never be used again."""
-    user = User.objects.filter(pk=refresh.get("user_id"), is_active=True).first()
-    password_changed = user is not None and refresh.get(
-        api_settings.REVOKE_TOKEN_CLAIM
-    ) != get_md5_hash_password(user.password)
-    if user is None or password_changed or not session_token_consume(refresh):
-        raise exceptions.AuthenticationFailed("Refresh token has been used or revoked.")
-    return session_login(user=user)
+    """Rotate: the presented refresh token is consumed and can never be used again.
+    Presenting it again (a stolen copy, or a client replaying) revokes its whole family:
+    every access and refresh token descended from the same login is refused."""
+    outcome = session_refresh_rotate(refresh)
+    if outcome == "reused":
+        _refresh_reuse_record(refresh)
+        raise TokenRefused(
+            "This refresh token was already used; every token of its session is revoked. "
+            "Log in again.",
+            reason="token_reused",
+        )
+    if outcome != "ok":
+        raise TokenRefused("Refresh token has been used or revoked.", reason="token_revoked")
+    user = (
+        User.objects.select_related("partner")
+        .filter(pk=refresh.get("user_id"), is_active=True)
+        .first()
+    )
+    if user is None:
+        raise TokenRefused("Refresh token has been used or revoked.", reason="token_revoked")
+    return _session_issue(user=user, family=refresh.get(FAMILY_CLAIM) or refresh["jti"])
+
+
+@transaction.atomic
+def _refresh_reuse_record(refresh) -> None:
+    user = User.objects.filter(pk=refresh.get("user_id")).first()
+    if user is not None:
+        audit_record(
+            actor=None,
+            action="user.refresh_token_reused",
+            target=user,
+            after={"family": refresh.get(FAMILY_CLAIM), "jti": refresh.get("jti")},
+        )
 
 
 def session_logout(*, user: User, access, refresh=None) -> None:

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from ledger import errors
@@ -28,8 +30,21 @@ class Balance:
 # --- Assets --------------------------------------------------------------------------------
 
 
+# An asset's code and scale never change once money is held in it (the scale is how every
+# stored amount reads), so each process keeps the assets it has read: no query per request.
+_assets_read: dict[str, Asset] = {}
+
+
 def assets_by_code(*, codes) -> dict[str, Asset]:
-    return Asset.objects.in_bulk(set(codes))
+    wanted = set(codes)
+    if missing := wanted - _assets_read.keys():
+        _assets_read.update(Asset.objects.in_bulk(missing))
+    return {code: _assets_read[code] for code in wanted if code in _assets_read}
+
+
+@receiver([post_save, post_delete], sender=Asset)
+def _asset_forget(sender, instance, **kwargs):
+    _assets_read.pop(instance.pk, None)
 
 
 # --- Accounts ------------------------------------------------------------------------------

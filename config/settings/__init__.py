@@ -45,20 +45,22 @@ INSTALLED_APPS = [
     "settlement",
 ]
 
+# Browser-only layers (core.browser_middleware) step aside for the partner API's operations.
 MIDDLEWARE = [
     "core.middleware.TraceIdMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    "core.browser_middleware.RequestLogMiddleware",  # django-structlog
+    "core.middleware.ApiRequestLogMiddleware",  # its lean twin for /api/v<N>/
     "core.middleware.ApiErrorEnvelopeMiddleware",
     "core.middleware.ApiDeprecationMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files (admin, Swagger UI) under gunicorn
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "core.browser_middleware.WhiteNoiseMiddleware",  # static files (admin, Swagger UI)
+    "core.browser_middleware.SessionMiddleware",
     "core.middleware.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "axes.middleware.AxesMiddleware",
+    "core.browser_middleware.CsrfViewMiddleware",
+    "core.browser_middleware.AuthenticationMiddleware",
+    "core.browser_middleware.MessageMiddleware",
+    "core.browser_middleware.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # every path: the token endpoint's lockout
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -87,6 +89,9 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, whose per-request health check polls the socket instead of
+        # running SELECT 1 (a round trip per request).
+        DATABASES["default"]["ENGINE"] = "core.postgresql"
         # Bind parameters on the server and prepare statements the ledger runs thousands of
         # times, instead of parsing and planning each anew. Behind PgBouncer in transaction
         # mode this needs max_prepared_statements (1.21+), or DB_PREPARE_THRESHOLD=0 to stop.
@@ -116,9 +121,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # Django's, one client per pool
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "clearhouse",
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="clearhouse"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
@@ -241,7 +246,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": False,  # rotation revokes the old jti in the token store
     "UPDATE_LAST_LOGIN": True,
-    "CHECK_REVOKE_TOKEN": True,  # a password change invalidates every token at once
+    "CHECK_REVOKE_TOKEN": False,  # a password change moves the session epoch (core/signals)
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),

@@ -2,9 +2,10 @@ from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from core.api.auth_errors import TokenRefused
 from core.api.base import AuthApi, PartnerApi
 from core.api.serializers import RequestSerializer
 from core.models import User
@@ -49,8 +50,12 @@ class TokenRefreshApi(AuthApi):
         payload.is_valid(raise_exception=True)
         try:
             old_refresh = RefreshToken(payload.validated_data["refresh"])
+        except ExpiredTokenError as exc:
+            raise TokenRefused(
+                "The refresh token has expired; log in again.", reason="token_expired"
+            ) from exc
         except TokenError as exc:
-            raise exceptions.AuthenticationFailed("Invalid or expired refresh token.") from exc
+            raise TokenRefused("The refresh token is not valid.", reason="token_invalid") from exc
         access, refresh = session_refresh(refresh=old_refresh)
         return Response({"access": str(access), "refresh": str(refresh)})
 

@@ -77,6 +77,8 @@ def _message_and_details(exc: drf.APIException) -> tuple[str, dict]:
         if isinstance(detail, dict):
             return "Invalid input.", plain_errors(detail)
         return "Invalid input.", {"non_field_errors": plain_errors(detail)}
+    if reason := getattr(exc, "reason", None):  # a refused token says why (expired...)
+        return str(detail), {"reason": reason}
     if isinstance(detail, dict):  # simplejwt puts {"detail", "code", "messages"} here
         return str(detail.get("detail", exc.default_detail)), {}
     return str(detail), {}

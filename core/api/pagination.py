@@ -78,6 +78,13 @@ class CursorPagination(pagination.CursorPagination):
             for name in (order.lstrip("-") for order in ordering)
         )
 
+    def parameters_check(self, request, *, model) -> None:
+        """Read `limit` and `cursor` as a page would (a 400 for a bad one), for an answer
+        that takes the same parameters but is not paginated (a CSV of a whole period)."""
+        self._model = model
+        self.get_page_size(request)
+        self.decode_cursor(request)
+
     def get_page_size(self, request):
         """`limit` must be a whole number from 1 to the maximum, as the schema says."""
         raw = request.query_params.get(self.page_size_query_param)

@@ -19,10 +19,12 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
+
 UNKNOWN_FIELD = "Unknown field: this operation does not take it."
 
 
-class RequestSerializer(serializers.Serializer):
+class RequestSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     schema_constraints: dict = {}
 
     def get_fields(self):
@@ -75,7 +77,7 @@ def json_type_problem(field: serializers.Field, value) -> str | None:
     return None
 
 
-class QuerySerializer(serializers.Serializer):
+class QuerySerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """Query parameters. An empty value (`?as_of=`) is refused, not read as absent: it
     matches none of the formats the schema gives."""
 

@@ -3,18 +3,19 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 
 
 class MeApi(PartnerApi):
     """The user and the partner behind the token."""
 
-    class OutputSerializer(serializers.Serializer):
-        class PartnerSerializer(serializers.Serializer):
+    class OutputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
+        class PartnerSerializer(PrebuiltFieldsMixin, serializers.Serializer):
             id = serializers.UUIDField()
             slug = serializers.CharField()
             name = serializers.CharField()
 
-        class UserSerializer(serializers.Serializer):
+        class UserSerializer(PrebuiltFieldsMixin, serializers.Serializer):
             id = serializers.IntegerField()
             username = serializers.CharField()
             # Not an EmailField: a user may have none, and then it is "".

@@ -17,6 +17,7 @@ from core.api.fields import (
     UTCInstantField,
     UUIDStringField,
 )
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import DECIMAL_STRING, POSITIVE_DECIMAL_STRING
 from core.api.serializers import RequestSerializer
 from core.errors import ValidationFailed
@@ -99,14 +100,14 @@ class AmountField(serializers.Field):
 
     def to_representation(self, obj):
         assets = self.context.get("assets") or {}
-        asset = assets.get(obj.asset_id) or obj.asset
+        asset = assets.get(obj.asset_id) or assets_by_code(codes=[obj.asset_id])[obj.asset_id]
         return from_minor_units(getattr(obj, self.minor), scale=asset.scale)
 
 
 # --- Accounts ------------------------------------------------------------------------------
 
 
-class BalanceSerializer(serializers.Serializer):
+class BalanceSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     posted = DecimalOutputField(help_text="Credits minus debits posted (decimal string).")
     pending = DecimalOutputField(
         help_text="What pending transfers would add; negative for reserved outflows."
@@ -114,7 +115,7 @@ class BalanceSerializer(serializers.Serializer):
     available = DecimalOutputField(help_text="Posted, less what pending debits reserve.")
 
 
-class AccountSerializer(serializers.Serializer):
+class AccountSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """An account and its balances (decimal strings in the asset's scale)."""
 
     # Balances are the account's current ones, or those of context["balance"] (as_of).
@@ -163,7 +164,7 @@ class OptionalAmountField(MinorUnitsField):
     pass
 
 
-class EntrySerializer(serializers.Serializer):
+class EntrySerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """One statement line (a ledger.statements.StatementLine): the account's side of a
     transfer, what it did to the posted and to the held money, and both balances after.
     Signed from the account's side: money in is positive, money out negative."""
@@ -265,7 +266,7 @@ class StatementPeriodSerializer(serializers.Serializer):
 # --- Transfers -----------------------------------------------------------------------------
 
 
-class TransferSerializer(serializers.Serializer):
+class TransferSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """A transfer as a partner sees it. Its metadata is the writer's own: only the partner
     whose account it debits reads it; the counterparty sees null."""
 
@@ -428,7 +429,7 @@ def transfer_requests_parse(items: list) -> tuple[list[TransferRequest | dict], 
 # --- Batches -------------------------------------------------------------------------------
 
 
-class BatchItemResultSerializer(serializers.Serializer):
+class BatchItemResultSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """One item's outcome; `code`/`reason`/`message`/`details` only when it failed, and
     `transfer` only when it was created or replayed."""
 

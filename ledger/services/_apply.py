@@ -43,20 +43,10 @@ class _IdsExist(Exception):
 
 
 def apply(
-    requests=(),
-    operations=(),
-    *,
-    atomic: bool,
-    partner,
-    acting_user,
-    origin: str,
-    batch: bool,
+    requests=(), operations=(), **kwargs
 ) -> tuple[list[BatchItemResult], list[_holdops.HoldChange]]:
     """apply_once; when an all-or-nothing call is refused for insufficient funds and holds
     past their timeout sit on its accounts, those are expired and the call tried once more."""
-    kwargs = dict(
-        atomic=atomic, partner=partner, acting_user=acting_user, origin=origin, batch=batch
-    )
     try:
         return apply_once(requests, operations, **kwargs)
     except (errors.InsufficientFunds, errors.BatchRejected) as exc:

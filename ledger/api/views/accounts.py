@@ -35,6 +35,7 @@ from ledger.api.serializers import (
     StatementPeriodSerializer,
 )
 from ledger.instant import one_instant
+from ledger.models import Entry
 from ledger.selectors import account_balance, account_get, account_list
 from ledger.services import account_open, pending_transfers_expire
 from ledger.statements import (
@@ -207,14 +208,15 @@ class AccountEntriesApi(PartnerApi):
         # sweep job gets to it.
         pending_transfers_expire(accounts=[account])
         period = Period(start=query.validated_data.get("from"), end=query.validated_data.get("to"))
+        paginator = EntryCursorPagination()
         if wants_csv(request):
+            paginator.parameters_check(request, model=Entry)  # read, though the CSV is whole
             response = csv_streaming_response(
                 statement_table(account=account, period=period),
                 filename=f"statement-{account.pk}.csv",
             )
             patch_vary_headers(response, ["Accept"])  # one URL, two representations
             return response
-        paginator = EntryCursorPagination()
         with one_instant():  # the balances and the page agree
             balances = statement_balances(account=account, period=period)
             entries = statement_entries(account=account, period=period)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from core.api.base import PartnerApi
 from core.api.idempotency import idempotent
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import IDEMPOTENCY_KEY
 from core.api.serializers import RequestSerializer
 from ledger import errors
@@ -56,7 +57,7 @@ class TransferBatchApi(PartnerApi):
         mode = serializers.ChoiceField(choices=["atomic", "independent"])
         transfers = TransferItemsField(min_length=1, max_length=MAX_BATCH)
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         mode = serializers.CharField()
         results = BatchItemResultSerializer(many=True)
 

@@ -30,22 +30,51 @@ def outcome_write(outcome: BatchOutcome, *, instrument_id: int, now) -> None:
         if updated != len(orders):
             raise BatchConflict(f"{len(orders) - updated} order rows changed under the batch")
     if outcome.trades:
-        Trade.objects.bulk_create(
-            [
-                Trade(
-                    id=trade_id(instrument_id, trade.sequence),
-                    instrument_id=instrument_id,
-                    buy_order_id=trade.buy_order_id,
-                    sell_order_id=trade.sell_order_id,
-                    price=trade.price,
-                    quantity=trade.quantity,
-                    aggressor_side=trade.aggressor_side,
-                    sequence=trade.sequence,
-                    executed_at=now,
-                )
-                for trade in outcome.trades
-            ]
-        )
+        insert = _trades_insert_postgres if connection.vendor == "postgresql" else _trades_insert
+        insert(outcome.trades, instrument_id=instrument_id, now=now)
+
+
+def _trades_insert(trades, *, instrument_id: int, now) -> None:
+    Trade.objects.bulk_create(
+        [
+            Trade(
+                id=trade_id(instrument_id, trade.sequence),
+                instrument_id=instrument_id,
+                buy_order_id=trade.buy_order_id,
+                sell_order_id=trade.sell_order_id,
+                price=trade.price,
+                quantity=trade.quantity,
+                aggressor_side=trade.aggressor_side,
+                sequence=trade.sequence,
+                executed_at=now,
+            )
+            for trade in trades
+        ]
+    )
+
+
+_INSERT_SQL = f"""
+INSERT INTO {Trade._meta.db_table} (id, instrument_id, buy_order_id, sell_order_id, price,
+    quantity, aggressor_side, sequence, executed_at)
+SELECT t.id, %s, t.buy, t.sell, t.price, t.quantity, t.side, t.sequence, %s
+FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[],
+            %s::bigint[]) AS t(id, buy, sell, price, quantity, side, sequence)
+"""
+
+
+def _trades_insert_postgres(trades, *, instrument_id: int, now) -> None:
+    """One statement, an array per column (500 model instances cost a quarter of a batch)."""
+    columns = [
+        [trade_id(instrument_id, trade.sequence) for trade in trades],
+        [trade.buy_order_id for trade in trades],
+        [trade.sell_order_id for trade in trades],
+        [trade.price for trade in trades],
+        [trade.quantity for trade in trades],
+        [trade.aggressor_side for trade in trades],
+        [trade.sequence for trade in trades],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_SQL, [instrument_id, now, *columns])
 
 
 TRADE_ID_NAMESPACE = uuid.UUID("0c6b1f5e-3d4a-4a8e-9f61-2b7d8c5e9a10")

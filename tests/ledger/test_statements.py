@@ -375,9 +375,13 @@ def test_a_statement_read_after_a_hold_lapsed_shows_its_expiry_and_adds_up(
     assert balance == {"posted": "100.00", "pending": "0.00", "available": "100.00"}
 
 
-@pytest.mark.parametrize("params", [{"limit": "true"}, {"cursor": "not-one-we-gave"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": "true"}, {"cursor": "not-one-we-gave"}, {"format": ""}],
+)
 def test_the_csv_reads_the_page_parameters_as_the_json_does(partner_api, alpha_usd, params):
     response = partner_api.get(f"{ACCOUNTS}{alpha_usd.pk}/entries/", {"format": "csv", **params})
+    # (a bad format is refused whichever representation it would have chosen)
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert set(response.json()["details"]) == set(params)

@@ -148,6 +148,7 @@ class AccountEntriesApi(PartnerApi):
     class FilterSerializer(QuerySerializer):
         locals()["from"] = PeriodBoundField(required=False)  # "from" is a Python keyword
         to = PeriodBoundField(end=True, required=False)
+        format = serializers.ChoiceField(choices=["json", "csv"], required=False)
 
         def validate(self, attrs):
             start, end = attrs.get("from"), attrs.get("to")

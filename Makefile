@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench bench-engine bench-http clean migrate manage
+.PHONY: run test up lint format lock bench bench-engine bench-matcher bench-http clean migrate manage
 # The embedded default's environment (make run, make manage): DEBUG on unless told otherwise,
 # so no SECRET_KEY is needed; production (DEBUG off) still refuses to start without one.
 EMBEDDED := DEBUG=$${DEBUG:-true}
@@ -62,6 +62,10 @@ bench: $(BIN)/.installed
 bench-engine: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -r requirements/bench.txt
 	$(BIN)/python bench/matching_engine.py $(BENCH_ARGS)
+
+# The durable matcher on PostgreSQL beside hand-written SQL (its own scratch database).
+bench-matcher: $(BIN)/.installed
+	$(BIN)/python bench/matcher.py $(BENCH_ARGS)
 
 # The API through gunicorn + PostgreSQL + Redis under wrk, beside in-process figures.
 bench-http: $(BIN)/.installed

@@ -16,6 +16,8 @@ import argparse
 import os
 import secrets
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,6 +75,9 @@ class Endpoint:
     min_rate: float | None = None
     max_p99_ms: float | None = None
     service: Callable[[Seed], None] | None = None
+    # (another endpoint's name, share): this one's rate must reach share x that one's.
+    min_share_of: tuple[str, float] | None = None
+    needs_matcher: bool = False  # the matcher process runs while it is measured
 
 
 def _transfer_apply_alone(seed: Seed) -> None:
@@ -92,6 +97,31 @@ def _transfer_apply_alone(seed: Seed) -> None:
     )
 
 
+def _order_place_alone(seed: Seed) -> None:
+    """What the order POST asks of trading (validation, risk, the hold, the sequence)."""
+    from trading.selectors import instrument_get
+    from trading.services.orders import order_place
+
+    order_place(
+        partner=seed.user.partner,
+        instrument=instrument_get(symbol=ORDER_SYMBOL),
+        client_order_id=uuid.uuid4().hex,
+        side="buy",
+        type="limit",
+        time_in_force="gtc",
+        price=1000,
+        quantity=1,
+        acting_user=seed.user,
+    )
+
+
+ORDER_SYMBOL = "ACME/USD"
+# A resting buy of one share at 10.00: accepted, held, sequenced; the matcher books it.
+ORDER_BODY = (
+    '{"client_order_id": "%ID%", "symbol": "ACME/USD", "side": "buy", "type": "limit",'
+    ' "time_in_force": "gtc", "price": "10.00", "quantity": "1"}'
+)
+
 TRANSFER_BODY = (
     '{"id": "%ID%", "debit_account": "{alpha_usd}", "credit_account": "{beta_usd}",'
     ' "amount": "0.01", "asset": "USD"}'
@@ -108,6 +138,17 @@ ENDPOINTS = [
         min_rate=500,
         max_p99_ms=60,
         service=_transfer_apply_alone,
+    ),
+    Endpoint(  # issue 10: order entry at 32 connections, risk on, a matcher process running
+        "order",
+        "POST",
+        "/api/v1/trading/orders/",
+        body=ORDER_BODY,
+        min_rate=400,
+        max_p99_ms=80,
+        service=_order_place_alone,
+        min_share_of=("transfer", 0.7),
+        needs_matcher=True,
     ),
 ]
 
@@ -162,6 +203,7 @@ def _seed() -> Seed:
             code="deposit",
         )
     )
+    _instrument_seed()
     alpha_user = User.objects.select_related("partner").get(username="alpha-api")
     access, _refresh = session_login(user=alpha_user)
     return Seed(
@@ -169,6 +211,61 @@ def _seed() -> Seed:
         user=alpha_user,
         values={"alpha_usd": str(accounts["alpha"].pk), "beta_usd": str(accounts["beta"].pk)},
     )
+
+
+def _instrument_seed() -> None:
+    """ACME/USD (tick 0.01, lot 1); alpha's USD pays for the orders' holds."""
+    from ledger.services import asset_ensure
+    from trading.services.instruments import instrument_create
+
+    asset_ensure(code="ACME", name="Acme Corporation", scale=0)
+    instrument_create(
+        symbol=ORDER_SYMBOL,
+        base_asset="ACME",
+        quote_asset="USD",
+        tick_size=1,
+        lot_size=1,
+        collar_low=100,
+        collar_high=100_000,
+    )
+
+
+class Matcher:
+    """`manage.py run_matcher` (the Procfile's matcher line) on the bench database, so order
+    entry runs as in production: the web process holds and sequences, the matcher books."""
+
+    def __init__(self, environment: dict[str, str], log_path: Path):
+        env = {**os.environ, **environment}
+        self.log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "run_matcher"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_beating(self, timeout: float = 60) -> None:
+        from trading.models import MatcherState
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"run_matcher exited with {self.process.returncode}")
+            if MatcherState.objects.filter(heartbeat_at__isnull=False).exists():
+                return
+            time.sleep(0.3)
+        raise RuntimeError("run_matcher did not beat in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -222,6 +319,10 @@ def report(endpoints, local: dict, remote: dict) -> None:
         if e.max_p99_ms is not None:
             targets.append(f"p99 <= {e.max_p99_ms:.0f} ms")
             ok &= f["p99_us"] / 1000 <= e.max_p99_ms
+        if e.min_share_of is not None and e.min_share_of[0] in remote:
+            other, share = e.min_share_of
+            targets.append(f">= {share} x {other}")
+            ok &= f["rate"] >= share * remote[other]["rate"]
         if f["errors"] or f["non_2xx"]:
             targets.append(f"{f['errors']} errors, {f['non_2xx']} non-2xx")
             ok = False
@@ -272,7 +373,7 @@ def main() -> int:
     def say(text, end="\n"):
         print(f"[{time.monotonic() - began:6.1f}s] {text}", end=end, flush=True)
 
-    server, workdir = None, Path(tempfile.mkdtemp(prefix="httpbench-"))
+    server, matcher, workdir = None, None, Path(tempfile.mkdtemp(prefix="httpbench-"))
     try:
         say(f"database {args.database}: create, migrate, seed ...", end=" ")
         database_recreate(maintenance_url, args.database)
@@ -287,6 +388,11 @@ def main() -> int:
         call_command("migrate", verbosity=0, interactive=False)
         seed = _seed()
         print("done", flush=True)
+        if any(e.needs_matcher for e in endpoints):
+            say("run_matcher ...", end=" ")
+            matcher = Matcher(environment, workdir / "matcher.log")
+            matcher.wait_beating()
+            print("beating", flush=True)
 
         say(f"in process: {args.rounds} interleaved rounds of {args.seconds} s each ...")
         local = in_process_figures(
@@ -318,6 +424,8 @@ def main() -> int:
     finally:
         if server is not None:
             server.stop()
+        if matcher is not None:
+            matcher.stop()
         _cleanup(args, maintenance_url, redis_url, key_prefix)
         shutil.rmtree(workdir, ignore_errors=True)
 

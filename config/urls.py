@@ -9,6 +9,7 @@ from core.health import healthz, readyz
 api_v1 = [
     path("", include("core.api.urls")),
     path("ledger/", include("ledger.api.urls")),
+    path("trading/", include("trading.api.urls")),
 ]
 api_v2 = api_v1
 

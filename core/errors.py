@@ -69,3 +69,16 @@ class Throttled(ApplicationError):
     def __init__(self, message=None, *, retry_after: int | None = None, details=None):
         self.retry_after = retry_after
         super().__init__(message, details=details)
+
+
+class ServiceUnavailable(ApplicationError):
+    """A part the request needs is overloaded or down (an instrument's matcher, say): the
+    client should retry after `retry_after` seconds (the Retry-After header)."""
+
+    code = "service_unavailable"
+    status = 503
+    default_message = "Temporarily unavailable; retry later."
+
+    def __init__(self, message=None, *, retry_after: int = 1, details=None):
+        self.retry_after = retry_after
+        super().__init__(message, details=details)

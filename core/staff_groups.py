@@ -54,6 +54,21 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "settlement": VIEW,
         "auditor": VIEW,
     },
+    # Trading
+    "trading.instrument": {
+        "operations": ("view", "halt"),
+        "risk": ("view", "halt"),  # as with accounts: a suspicion is reason enough to stop
+        "settlement": VIEW,
+        "auditor": VIEW,
+    },
+    "trading.order": {
+        "operations": ("view", "cancel"),
+        "risk": ("view", "cancel"),
+        "settlement": VIEW,
+        "auditor": VIEW,
+    },
+    "trading.trade": {"operations": VIEW, "risk": VIEW, "settlement": VIEW, "auditor": VIEW},
+    "trading.matcherstate": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
     # Framework: login lockouts (operations lift them), schedules (superusers edit them)
     "axes.accessattempt": {"operations": ("view", "delete"), "auditor": VIEW},
     "axes.accesslog": {"operations": VIEW, "auditor": VIEW},

@@ -121,7 +121,7 @@ def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, li
             for callback in hold_changed.callbacks(event.origin):
                 callback(change)
         except Exception:
-            logger.exception("hold_event_callback_failed", event=event.pk, origin=event.origin)
+            logger.exception("hold_event_callback_failed", hold_event=event.pk, origin=event.origin)
             continue
         delivered += HoldEvent.objects.filter(pk=event.pk, delivered_at__isnull=True).update(
             delivered_at=timezone.now()

@@ -3,3 +3,11 @@ from django.apps import AppConfig
 
 class TradingConfig(AppConfig):
     name = "trading"
+
+    def ready(self):
+        from ledger.hooks import hold_changed
+        from ledger.models import Transfer
+        from trading.services import holds  # noqa: F401 (declares the clearing house account)
+        from trading.services.hold_events import order_hold_changed
+
+        hold_changed.register(origin=Transfer.Origin.ORDER, callback=order_hold_changed)

@@ -155,8 +155,17 @@ CELERY_BEAT_SCHEDULE = {
     },
     "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
     "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
+    "trading-holds-release": {"task": "trading.tasks.trading_holds_release", "schedule": 30.0},
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
+
+# --- Trading ------------------------------------------------------------------------------
+# Accepted-but-unbooked orders per instrument past which order entry answers 503.
+TRADING_MAX_UNMATCHED = env.int("TRADING_MAX_UNMATCHED", default=5000)
+# A matcher whose heartbeat is older than this is "silent": its instrument refuses orders.
+TRADING_MATCHER_SILENT_SECONDS = env.int("TRADING_MATCHER_SILENT_SECONDS", default=5)
+# Embedded default: with no broker, order entry matches inline before the POST returns.
+TRADING_MATCH_INLINE = env.bool("TRADING_MATCH_INLINE", default=CELERY_TASK_ALWAYS_EAGER)
 
 # --- Time ---------------------------------------------------------------------------------
 USE_TZ = True

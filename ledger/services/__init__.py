@@ -17,6 +17,7 @@ from ledger.services.accounts import (
     house_accounts_declared,
     house_accounts_ensure,
 )
+from ledger.services.assets import asset_ensure
 from ledger.services.holds import (
     RELEASES_ANY_HOLD,
     HoldChange,
@@ -50,6 +51,7 @@ __all__ = [
     "account_freeze",
     "account_open",
     "account_unfreeze",
+    "asset_ensure",
     "house_account",
     "house_account_declare",
     "house_accounts_declared",

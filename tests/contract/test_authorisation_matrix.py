@@ -3,7 +3,8 @@
 - every partner endpoint refuses no token, an expired token, a revoked token and a refresh
   token used as an access token, each with the 401 envelope;
 - every partner endpoint that names a resource answers partner beta 404 on alpha's, and
-  alpha's money and transfers are as they were after beta tried every method on it;
+  alpha's money, transfers and orders are as they were after beta tried every method on
+  it (what names a shared thing, an instrument's symbol, answers beta 200 instead);
 - every admin URL refuses an anonymous visitor and a partner user (to the login page, or
   403/404/405), for reading and for writing.
 
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.conftest import login
+from tests.contract.conftest import SHARED_RESOURCES
 from tests.contract.urlconf import admin_paths, api_endpoints
 from tests.core.envelope import assert_envelope
 
@@ -89,16 +91,22 @@ def test_partner_beta_gets_404_on_every_resource_of_alpha_and_changes_nothing(
     partner, alpha_resources, other_partner_api, capsys
 ):
     from ledger.models import Account, Transfer
+    from trading.models import Order
 
     def state():
         accounts = Account.objects.filter(partner=partner).order_by("pk")
         return (
             list(accounts.values_list("pk", "debits_posted", "credits_posted", "debits_pending")),
             list(Transfer.objects.order_by("pk").values_list("pk", "status")),
+            list(Order.objects.order_by("pk").values_list("pk", "status", "filled_quantity")),
         )
 
     before = state()
-    naming = [e for e in _partner_endpoints() if e.kwargs]
+    naming = [e for e in _partner_endpoints() if set(e.kwargs) - SHARED_RESOURCES]
+    shared = [e for e in _partner_endpoints() if e.kwargs and set(e.kwargs) <= SHARED_RESOURCES]
+    for endpoint in shared:  # what every partner may see: beta sees it too
+        path = endpoint.path(**{name: alpha_resources[name] for name in endpoint.kwargs})
+        assert other_partner_api.get(path).status_code == 200, str(endpoint)
     cases = 0
     for endpoint in naming:
         path = endpoint.path(**{name: alpha_resources[name] for name in endpoint.kwargs})

@@ -116,13 +116,14 @@ def test_ids_are_uuids_and_client_ids_say_they_must_be_random(schema):
         assert components[name]["properties"]["id"]["format"] == "uuid"
     client_id = components["TransferInputRequest"]["properties"]["id"]
     assert client_id["format"] == "uuid" and "v4 or v7" in client_id["description"]
-    path_ids = [
-        p["schema"]
-        for _path, _method, op in _operations(schema)
-        for p in op.get("parameters", [])
-        if p["in"] == "path"
+    path_parameters = [
+        p for _path, _method, op in _operations(schema) for p in op.get("parameters", [])
     ]
+    path_ids = [p["schema"] for p in path_parameters if p["in"] == "path" and p["name"] != "symbol"]
     assert path_ids and all(s["format"] == "uuid" for s in path_ids)
+    # The one path parameter that is not an id (API.md: trading's {symbol}) says its shape.
+    symbols = [p["schema"] for p in path_parameters if p["in"] == "path" and p["name"] == "symbol"]
+    assert symbols and all(s["pattern"].startswith("^[A-Za-z0-9") for s in symbols)
 
 
 def test_nullable_and_optional_fields_are_marked_as_the_server_answers(schema):

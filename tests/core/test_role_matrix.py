@@ -154,6 +154,62 @@ def _access(model_name):
     return model.objects.create(**fields, path_info="/admin/login/")
 
 
+def _instrument():
+    from ledger.services import asset_ensure
+    from trading.services.instruments import instrument_create
+
+    asset_ensure(code="ACME", name="Acme", scale=0)
+    return instrument_create(
+        symbol="ACME/USD",
+        base_asset="ACME",
+        quote_asset="USD",
+        tick_size=1,
+        lot_size=1,
+        collar_low=100,
+        collar_high=100_000,
+    )
+
+
+def _order(instrument=None, *, side="buy", cid="o1"):
+    """An open order as rows (the walk needs the row, not the money behind it)."""
+    from trading.models import Order
+
+    return Order.objects.create(
+        partner=partner_create(slug=f"trader-{cid}", name="Trader"),
+        client_order_id=cid,
+        instrument=instrument or _instrument(),
+        side=side,
+        price=1000,
+        quantity=10,
+        status="accepted",
+        sequence=1 if side == "buy" else 2,
+        booked=True,
+    )
+
+
+def _trade():
+    from trading.models import Trade
+
+    buy = _order()
+    sell = _order(buy.instrument, side="sell", cid="o2")
+    return Trade.objects.create(
+        instrument=buy.instrument,
+        buy_order=buy,
+        sell_order=sell,
+        price=1000,
+        quantity=5,
+        aggressor_side="sell",
+        sequence=1,
+        executed_at=timezone.now(),
+    )
+
+
+def _matcher_state():
+    from trading.models import MatcherState
+
+    return MatcherState.objects.create(instrument=_instrument(), heartbeat_at=timezone.now())
+
+
 def _make(label: str, boss: User):
     """An instance of `label` for the walk (a model in the console without a maker here
     fails the walk: add one)."""
@@ -201,6 +257,10 @@ def _make(label: str, boss: User):
             clocked_time=timezone.now()
         ),
         "auth.group": lambda: Group.objects.create(name="probe-group"),
+        "trading.instrument": _instrument,
+        "trading.order": lambda: _order(),
+        "trading.trade": _trade,
+        "trading.matcherstate": _matcher_state,
     }
     assert label in makers, f"tests/core/test_role_matrix.py: add a maker for {label}"
     return makers[label]()

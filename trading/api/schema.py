@@ -1,0 +1,4 @@
+from trading.api.filters import SYMBOL_PATTERN
+
+TAGS = ["trading"]
+SYMBOL_SCHEMA = {"type": "string", "pattern": f"^{SYMBOL_PATTERN}$"}

@@ -1,0 +1,1 @@
+"""Trading's write side. Import from the sub-modules (states, orders, holds)."""

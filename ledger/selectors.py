@@ -50,6 +50,11 @@ def _asset_forget(sender, instance, **kwargs):
 # --- Accounts ------------------------------------------------------------------------------
 
 
+def account_ids(*, partner) -> frozenset:
+    """The ids of the partner's accounts, and nothing else (no balances to compute)."""
+    return frozenset(Account.objects.filter(partner=partner).values_list("pk", flat=True))
+
+
 def account_list(*, partner) -> QuerySet[Account]:
     return accounts_with_lapsed_holds(Account.objects.filter(partner=partner)).select_related(
         "asset"

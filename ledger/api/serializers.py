@@ -25,7 +25,7 @@ from core.money import DecimalStringField, from_minor_units, to_minor_units
 from ledger.errors import error_result
 from ledger.models import Asset, Entry, Transfer
 from ledger.posting import TRANSFER_CODE_PATTERN, TransferRequest
-from ledger.selectors import Balance, account_balance, account_list, assets_by_code
+from ledger.selectors import Balance, account_balance, account_ids, assets_by_code
 
 MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
 MAX_METADATA_BYTES = 8192
@@ -324,8 +324,7 @@ class TransferSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         context = self.context  # the root's: computed once per answer, for every row
         if "own_account_ids" not in context:
             partner = context.get("partner")
-            own = account_list(partner=partner).values_list("pk", flat=True) if partner else []
-            context["own_account_ids"] = frozenset(own)
+            context["own_account_ids"] = account_ids(partner=partner) if partner else frozenset()
         return context["own_account_ids"]
 
 

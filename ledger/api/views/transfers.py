@@ -99,7 +99,11 @@ class TransferCreateApi(PartnerApi):
             origin=Transfer.Origin.PARTNER_API,
         )
         answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        data = TransferSerializer(result.transfer, context={"partner": self.partner}).data
+        # The service let this partner debit the account, so it is the partner's own: its
+        # metadata is the caller's, with no query to find out.
+        own = frozenset({result.transfer.debit_account_id})
+        context = {"partner": self.partner, "own_account_ids": own}
+        data = TransferSerializer(result.transfer, context=context).data
         return Response(data, status=answer)
 
 

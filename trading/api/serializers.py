@@ -7,19 +7,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.schema import DECIMAL_STRING, POSITIVE_DECIMAL_STRING
 from core.errors import ValidationFailed
-from core.money import (
-    DECIMAL_PATTERN,
-    POSITIVE_DECIMAL_PATTERN,
-    DecimalStringField,
-    from_minor_units,
-    to_minor_units,
-)
+from core.money import DecimalStringField, from_minor_units, to_minor_units
 from trading.models import Order
 
-DECIMAL = {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN, "example": "10.00"}
+# Prices and quantities are described as the API reads and writes every decimal (core's).
+DECIMAL = {**DECIMAL_STRING, "example": "10.00"}
 NULLABLE_DECIMAL = {**DECIMAL, "nullable": True}
-POSITIVE_DECIMAL = {**DECIMAL, "pattern": POSITIVE_DECIMAL_PATTERN}
+POSITIVE_DECIMAL = {**POSITIVE_DECIMAL_STRING, "example": "10.00"}
 # An average of fills may need more places than the quote has: this many more, rounded.
 AVERAGE_EXTRA_PLACES = 4
 

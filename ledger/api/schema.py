@@ -10,7 +10,7 @@ class AssetCodeFieldExtension(OpenApiSerializerFieldExtension):
     """An asset in a request body: one of the assets that exist (read from the database
     when the schema is made), in any case."""
 
-    target_class = "ledger.api.serializers.AssetCodeField"
+    target_class = "ledger.api.serializers.fields.AssetCodeField"
 
     def map_serializer_field(self, auto_schema, direction):
         from ledger.models import Asset

@@ -1,0 +1,30 @@
+"""Runs of the ledger's checks (ledger.integrity)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class LedgerCheckRun(models.Model):
+    """One run of the invariant checker (and chain verifier); violations are alerts."""
+
+    class Kind(models.TextChoices):
+        INVARIANTS = "invariants"
+        CHAIN = "chain"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    ok = models.BooleanField()
+    violations = models.JSONField(default=list, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        permissions = [("acknowledge_ledgercheckrun", "Can acknowledge a failed check run")]
+
+    def __str__(self):
+        return f"{self.kind} {'ok' if self.ok else 'VIOLATIONS'} {self.started_at:%Y-%m-%d %H:%M}"

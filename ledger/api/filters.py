@@ -1,8 +1,7 @@
-"""Query-string filters of the ledger's lists. Invalid values are a 400 (see `filtered`)."""
+"""Query-string filters of the ledger's lists. Invalid values are a 400 (core.api.filters)."""
 
 import django_filters
 from django.db.models import Q
-from rest_framework import serializers
 
 from ledger.models import Account, Transfer
 from ledger.selectors import transfers_in_status
@@ -34,21 +33,3 @@ class TransferFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         return transfers_in_status(queryset, status=value)
-
-
-def filtered(filterset_class, *, params, queryset):
-    """The queryset narrowed by `params`; a bad parameter raises the API's 400."""
-    # An empty value (?status=) would filter nothing: refused, as the schema's formats say.
-    empty = {
-        name: ["May not be empty."]
-        for name in filterset_class.base_filters
-        if params.get(name) == ""
-    }
-    if empty:
-        raise serializers.ValidationError(empty)
-    filterset = filterset_class(params, queryset=queryset)
-    if not filterset.is_valid():
-        raise serializers.ValidationError(
-            {field: list(messages) for field, messages in filterset.errors.items()}
-        )
-    return filterset.qs

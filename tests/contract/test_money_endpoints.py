@@ -240,3 +240,10 @@ def test_an_empty_filter_value_is_400_not_no_filter(partner_api, param):
     response = partner_api.get(path, {param: ""})
     body = assert_envelope(response, status=400, code="validation_error")
     assert list(body["details"]) == [param]
+
+
+@pytest.mark.parametrize("value", ["", " ", "\u00a0"])
+def test_a_list_filter_that_is_blank_is_refused_not_ignored(partner_api, value):
+    response = partner_api.get(TRANSFERS, {"account": value})
+    assert_envelope(response, status=400, code="validation_error")
+    assert set(response.json()["details"]) == {"account"}

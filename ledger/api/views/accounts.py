@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from core.api.base import PartnerApi
 from core.api.csv import CSVRenderer, csv_streaming_response, wants_csv
 from core.api.fields import PatternField, PeriodBoundField
+from core.api.filters import filtered
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -24,7 +25,7 @@ from core.api.pagination import (
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from core.api.serializers import QuerySerializer, RequestSerializer
-from ledger.api.filters import AccountFilter, filtered
+from ledger.api.filters import AccountFilter
 from ledger.api.pagination import EntryCursorPagination
 from ledger.api.schema import TAGS
 from ledger.api.serializers import (

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from core.api.base import PartnerApi
 from core.api.fields import ClientIdField
+from core.api.filters import filtered
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -16,7 +17,7 @@ from core.api.pagination import (
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from core.api.serializers import RequestSerializer
-from ledger.api.filters import TransferFilter, filtered
+from ledger.api.filters import TransferFilter
 from ledger.api.schema import TAGS
 from ledger.api.serializers import (
     AmountInputField,

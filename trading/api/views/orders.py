@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.filters import filtered
 from core.api.idempotency import idempotent
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
@@ -15,7 +16,6 @@ from core.api.pagination import (
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from core.api.serializers import RequestSerializer
-from ledger.api.filters import filtered
 from trading.api.filters import OrderFilter
 from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import DecimalInputField, OrderSerializer, minor_units_of

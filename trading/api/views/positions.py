@@ -4,13 +4,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from core.api.base import PartnerApi
+from core.api.filters import filtered
 from core.api.pagination import (
     PAGINATION_PARAMETERS,
     CursorPagination,
     paginated_response,
     paginated_schema,
 )
-from ledger.api.filters import filtered
 from trading.api.filters import TradeFilter
 from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import PositionSerializer, TradeSerializer

@@ -10,14 +10,19 @@ from core.admin import ReadOnlyAdmin, confirmation_page
 from ledger.admin.base import ReasonActionForm, admin_link, run_each
 from ledger.errors import TransferNotFound
 from ledger.selectors import hold_current
-from trading.admin.base import notional_display, price_display, quantity_display
-from trading.console import order_cancel_by_staff, partner_orders_cancel
+from trading.admin.base import (
+    PriceQuantityColumns,
+    notional_display,
+    price_display,
+    quantity_display,
+)
 from trading.models import Order, Trade
+from trading.services.staff import order_cancel_by_staff, partner_orders_cancel
 from trading.services.states import ORDER_OPEN_STATUSES
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(PriceQuantityColumns, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "client_order_id",
@@ -93,14 +98,6 @@ class OrderAdmin(ReadOnlyAdmin):
 
     def label(self, order) -> str:
         return f"{order.client_order_id} ({order.partner}, {order.instrument}, {order.status})"
-
-    @admin.display(description="price", ordering="price")
-    def price_display(self, order):
-        return price_display(order.price, order.instrument)
-
-    @admin.display(description="quantity", ordering="quantity")
-    def quantity_display(self, order):
-        return quantity_display(order.quantity, order.instrument)
 
     @admin.display(description="filled", ordering="filled_quantity")
     def filled_display(self, order):
@@ -248,7 +245,7 @@ def order_fills(order: Order) -> list[dict]:
 
 
 @admin.register(Trade)
-class TradeAdmin(ReadOnlyAdmin):
+class TradeAdmin(PriceQuantityColumns, ReadOnlyAdmin):
     list_display = (
         "executed_at",
         "instrument",
@@ -284,14 +281,6 @@ class TradeAdmin(ReadOnlyAdmin):
         "settlement_batch_id",
     )
     readonly_fields = fields
-
-    @admin.display(description="price", ordering="price")
-    def price_display(self, trade):
-        return price_display(trade.price, trade.instrument)
-
-    @admin.display(description="quantity", ordering="quantity")
-    def quantity_display(self, trade):
-        return quantity_display(trade.quantity, trade.instrument)
 
     @admin.display(description="buy order")
     def buy_order_link(self, trade):

@@ -7,9 +7,10 @@ credit). Anything else is "not found": existence is not disclosed.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -53,6 +54,44 @@ def _asset_forget(sender, instance, **kwargs):
 def account_ids(*, partner) -> frozenset:
     """The ids of the partner's accounts, and nothing else (no balances to compute)."""
     return frozenset(Account.objects.filter(partner=partner).values_list("pk", flat=True))
+
+
+# An account's owner, asset and code never change, and accounts are never deleted (PROTECT
+# everywhere, a read-only console), so each process keeps the ids it has found by them:
+# order entry needs two per order (the partner's and the house account), and their query
+# cost more than the rest of the order's validation. An id is kept only once the
+# transaction that read it commits, so one read of an account opened in a transaction
+# that then rolls back is never kept. Only a flushed database (the test suite's) loses
+# accounts: flush sends post_migrate, which empties the cache, and opening an account
+# forgets its key.
+_account_ids: dict[tuple, object] = {}
+
+
+def account_id_by_code(*, partner_id, asset: str, code: str = "main"):
+    """The id of the account `code` in `asset` of partner `partner_id` (None: the house's),
+    or None if there is none. System-side: the caller decides whose account it may use."""
+    key = (partner_id, asset, code)
+    if (found := _account_ids.get(key)) is not None:
+        return found
+    found = (
+        Account.objects.filter(partner_id=partner_id, asset_id=asset, code=code)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is not None:
+        transaction.on_commit(lambda: _account_ids.__setitem__(key, found))
+    return found
+
+
+@receiver(post_save, sender=Account)
+def _account_id_forget(sender, instance, created, **kwargs):
+    if created:
+        _account_ids.pop((instance.partner_id, instance.asset_id, instance.code), None)
+
+
+@receiver(post_migrate)
+def _account_ids_forget_all(sender, **kwargs):
+    _account_ids.clear()
 
 
 def account_list(*, partner) -> QuerySet[Account]:

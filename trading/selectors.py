@@ -4,8 +4,9 @@ from dataclasses import dataclass
 
 from django.db.models import Case, CharField, F, Q, QuerySet, Sum, UUIDField, Value, When
 
+from core.prebuilt_sql import row_get
 from ledger.models import Transfer
-from ledger.selectors import account_balance, account_list, holds_by_origin
+from ledger.selectors import account_balance, account_list, assets_by_code, holds_by_origin
 from trading.errors import InstrumentNotFound, OrderNotFound
 from trading.models import Instrument, Order, Trade
 from trading.services.states import ORDER_OPEN_STATUSES
@@ -19,10 +20,15 @@ def instrument_list() -> QuerySet[Instrument]:
 
 
 def instrument_get(*, symbol: str) -> Instrument:
-    """By symbol, "ACME/USD" (or "ACME-USD", as a path segment can carry it)."""
-    instrument = instrument_list().filter(symbol=symbol.replace("-", "/")).first()
+    """By symbol, "ACME/USD" (or "ACME-USD", as a path segment can carry it). Read fresh
+    each time (a halt or a new collar applies at once), by a prebuilt statement: order entry
+    reads it on every request. Its assets come from the ledger's in-process asset cache."""
+    instrument = row_get(Instrument, symbol=symbol.replace("-", "/"))
     if instrument is None:
         raise InstrumentNotFound(details={"symbol": symbol})
+    assets = assets_by_code(codes=[instrument.base_asset_id, instrument.quote_asset_id])
+    instrument.base_asset = assets[instrument.base_asset_id]
+    instrument.quote_asset = assets[instrument.quote_asset_id]
     return instrument
 
 

@@ -14,6 +14,7 @@ from ledger.services.accounts import (
     account_unfreeze,
     house_account,
     house_account_declare,
+    house_account_id,
     house_accounts_declared,
     house_accounts_ensure,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "asset_ensure",
     "house_account",
     "house_account_declare",
+    "house_account_id",
     "house_accounts_declared",
     "house_accounts_ensure",
     "ledger_apply",

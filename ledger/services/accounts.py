@@ -10,6 +10,7 @@ from core.services import audit_record, snapshot
 from ledger import errors
 from ledger.locking import account_lock
 from ledger.models import Account, Asset
+from ledger.selectors import account_id_by_code
 
 
 @transaction.atomic
@@ -135,6 +136,18 @@ def house_account(*, code: str, asset: Asset | str, acting_user=None) -> Account
         )
     except errors.AccountStatusConflict:  # opened by a concurrent first use
         return Account.objects.get(partner=None, asset_id=asset_code, code=code)
+
+
+def house_account_id(*, code: str, asset: Asset | str, acting_user=None):
+    """house_account's id, without a query once this process has seen it
+    (ledger.selectors.account_id_by_code): for paths that only name the account."""
+    if code not in _HOUSE_ACCOUNTS:
+        raise ValueError(f"No house account {code!r} is declared (house_account_declare).")
+    asset_code = asset.code if isinstance(asset, Asset) else asset
+    found = account_id_by_code(partner_id=None, asset=asset_code, code=code)
+    if found is None:
+        found = house_account(code=code, asset=asset_code, acting_user=acting_user).pk
+    return found
 
 
 def house_accounts_ensure(*, asset: Asset | str, acting_user=None) -> dict[str, Account]:

@@ -24,7 +24,7 @@ from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict
 from trading.models import Instrument, MatcherState, Order, Trade
 from trading.services.holds import (
-    order_funding_account,
+    order_funding_account_id,
     order_held_asset,
     order_hold_place,
     order_reserve_amount,
@@ -189,10 +189,10 @@ def late_order(instrument_id, partner, *, taken: threading.Event, release: threa
                 hold_id=uuid.uuid4(),
             )
             order.reserved = order_reserve_amount(order=order)
-            order.account = order_funding_account(
+            order.account_id = order_funding_account_id(
                 partner=partner, asset=order_held_asset(order=order)
             )
-            order_hold_place(order=order, account=order.account)
+            order_hold_place(order=order, account_id=order.account_id)
             order_status_set(order=order, status=Order.Status.ACCEPTED)
             order.save(force_insert=True)
             taken.set()

@@ -10,12 +10,12 @@ settlement; when an order ends, its hold shrinks to what fills consumed (void if
 import uuid
 
 from ledger.models import Account, Transfer
-from ledger.selectors import account_list, hold_current
+from ledger.selectors import account_id_by_code, hold_current
 from ledger.services import (
     HoldOperation,
     TransferRequest,
-    house_account,
     house_account_declare,
+    house_account_id,
     ledger_apply,
 )
 from trading.models import Instrument, Order
@@ -61,23 +61,24 @@ def order_consumed_amount(*, order: Order) -> int:
     return order.filled_notional if order.side == Order.Side.BUY else order.filled_quantity
 
 
-def order_funding_account(*, partner, asset: str) -> Account | None:
-    """The partner's `main` account in `asset`, where an order's funds are held from."""
-    return account_list(partner=partner).filter(asset_id=asset, code="main").first()
+def order_funding_account_id(*, partner, asset: str):
+    """The id of the partner's `main` account in `asset`, where an order's funds are held
+    from (None if it has none). Its balance and status are read under the ledger's lock."""
+    return account_id_by_code(partner_id=partner.pk, asset=asset, code="main")
 
 
-def order_hold_place(*, order: Order, account: Account, acting_user=None) -> Transfer:
-    """Hold `order.reserved` from `account` (inside the caller's transaction). Raises the
+def order_hold_place(*, order: Order, account_id, acting_user=None) -> Transfer:
+    """Hold `order.reserved` from `account_id` (inside the caller's transaction). Raises the
     ledger's InsufficientFunds / AccountFrozen; the caller's rollback then leaves nothing."""
     asset = order_held_asset(order=order)
-    clearing = house_account(code=CLEARING_ACCOUNT, asset=asset)
+    clearing_id = house_account_id(code=CLEARING_ACCOUNT, asset=asset)
     applied = ledger_apply(
         origin=Transfer.Origin.ORDER,
         transfers=[
             TransferRequest(
                 id=order.hold_id,
-                debit_account_id=account.pk,
-                credit_account_id=clearing.pk,
+                debit_account_id=account_id,
+                credit_account_id=clearing_id,
                 amount=order.reserved,
                 asset=asset,
                 code=HOLD_CODE,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.money import MAX_MINOR_UNITS
+from core.prebuilt_sql import values_get
 from ledger.errors import InsufficientFunds
 from risk.services import Decision, order_decision
 from trading import errors
@@ -24,7 +25,7 @@ from trading.matcher import match_inline, order_cancel_booked
 from trading.models import Instrument, MatcherState, Order
 from trading.services.holds import (
     NotionalNotWhole,
-    order_funding_account,
+    order_funding_account_id,
     order_held_asset,
     order_hold_place,
     order_hold_release,
@@ -94,11 +95,11 @@ def order_place(
 
 
 def _existing(order: Order) -> Order | None:
-    found = (
-        Order.objects.select_related("instrument")
-        .filter(partner=order.partner, client_order_id=order.client_order_id)
-        .first()
-    )
+    # Nearly always none: looked for by a prebuilt statement, and read in full only if found.
+    key = {"partner_id": order.partner_id, "client_order_id": order.client_order_id}
+    if values_get(Order, ("id",), **key) is None:
+        return None
+    found = Order.objects.select_related("instrument").filter(**key).first()
     if found is None:
         return None
     if any(getattr(found, f) != getattr(order, f) for f in _IDENTITY_FIELDS):
@@ -145,11 +146,7 @@ def _backpressure_check(instrument: Instrument) -> None:
     The depth is the instrument's last sequence less the last one its matcher took in:
     one row read, however deep the queue (counting the queue would cost more the deeper
     it is, just when the instrument is busiest)."""
-    state = (
-        MatcherState.objects.filter(instrument=instrument)
-        .values_list("last_sequence", "heartbeat_at")
-        .first()
-    )
+    state = values_get(MatcherState, ("last_sequence", "heartbeat_at"), instrument_id=instrument.pk)
     taken_in, heartbeat_at = state or (0, None)
     if instrument.last_sequence - taken_in >= instrument.max_unmatched:
         raise ServiceUnavailable(
@@ -177,15 +174,15 @@ def _accept(order: Order, *, acting_user) -> None:
         order.save(force_insert=True)
         return
     asset = order_held_asset(order=order)
-    account = order_funding_account(partner=order.partner, asset=asset)
-    if account is None:
+    account_id = order_funding_account_id(partner=order.partner, asset=asset)
+    if account_id is None:
         raise InsufficientFunds(
             f"No {asset} account to hold the order's funds from.",
             details={"asset": asset, "reason": "no_account"},
         )
-    order.account = account
+    order.account_id = account_id
     order.hold_id = uuid.uuid4()
-    order_hold_place(order=order, account=account, acting_user=acting_user)
+    order_hold_place(order=order, account_id=account_id, acting_user=acting_user)
     if decision.outcome == Decision.REVIEW:
         # Funds stay held while risk reviews; it takes a sequence when released.
         order_status_set(order=order, status=S.HELD, reason=",".join(decision.reasons))

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.prebuilt_fields import PrebuiltFieldsMixin
 from core.api.schema import DECIMAL_STRING, POSITIVE_DECIMAL_STRING
 from core.errors import ValidationFailed
 from core.money import DecimalStringField, from_minor_units, to_minor_units
@@ -57,7 +58,7 @@ class DecimalInputField(DecimalStringField):
     """A positive decimal string, checked against the instrument's scale by the view."""
 
 
-class InstrumentSerializer(serializers.Serializer):
+class InstrumentSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     symbol = serializers.CharField()
     base_asset = serializers.CharField(source="base_asset_id")
     quote_asset = serializers.CharField(source="quote_asset_id")
@@ -84,7 +85,7 @@ class InstrumentSerializer(serializers.Serializer):
         return price_text(instrument.collar_high, instrument=instrument)
 
 
-class OrderSerializer(serializers.Serializer):
+class OrderSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     id = serializers.UUIDField()
     client_order_id = serializers.CharField()
     symbol = serializers.CharField(source="instrument.symbol")
@@ -122,7 +123,7 @@ class OrderSerializer(serializers.Serializer):
         return average_price_text(order)
 
 
-class TradeSerializer(serializers.Serializer):
+class TradeSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """One of the partner's fills (trading.selectors.trade_list annotates side and order)."""
 
     id = serializers.UUIDField()
@@ -142,7 +143,7 @@ class TradeSerializer(serializers.Serializer):
         return quantity_text(trade.quantity, instrument=trade.instrument)
 
 
-class PositionSerializer(serializers.Serializer):
+class PositionSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """A trading.selectors.Position: quantities in the base asset, cash in the quote."""
 
     symbol = serializers.CharField(source="instrument.symbol")

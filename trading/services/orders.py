@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import ServiceUnavailable, ValidationFailed
@@ -31,6 +31,7 @@ from trading.services.holds import (
     order_hold_release,
     order_reserve_amount,
 )
+from trading.services.sequencing import order_insert_sequenced
 from trading.services.states import ORDER_OPEN_STATUSES, order_status_set
 
 S = Order.Status
@@ -190,23 +191,7 @@ def _accept(order: Order, *, acting_user) -> None:
         return
     order_status_set(order=order, status=S.ACCEPTED)
     order.accepted_at = timezone.now()
-    order.sequence = _sequence_next(order.instrument)
-    order.save(force_insert=True)  # the last statement after the sequence: the lock is brief
-
-
-def _sequence_next(instrument: Instrument) -> int:
-    """Take the instrument's next sequence number. Its row stays locked until commit, so
-    orders of one instrument commit in sequence order (TRADING.md, "Sequencing")."""
-    table = Instrument._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_sequence = last_sequence + 1 "
-            "WHERE id = %s RETURNING last_sequence",
-            [instrument.pk],
-        )
-        (sequence,) = cursor.fetchone()
-    instrument.last_sequence = sequence
-    return sequence
+    order_insert_sequenced(order=order)  # the last statement: the instrument's lock is brief
 
 
 def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -> Order:

@@ -11,6 +11,11 @@ An app registers when it is ready:
 
     from ledger.hooks import hold_changed
     hold_changed.register(origin=Transfer.Origin.ORDER, callback=order_hold_changed)
+
+or, to take the events of one delivery together (one query for a set rather than one per
+event: the matcher's hold releases make hundreds a second), `batch=True`: the callback gets
+a list, in event order, and must apply all of it or nothing (one transaction). If it
+raises, each event of the set is tried alone, so one bad event keeps only itself back.
 """
 
 import uuid
@@ -43,25 +48,28 @@ class HoldChanged:
 
 
 Callback = Callable[[HoldChanged], None]
+BatchCallback = Callable[[Sequence[HoldChanged]], None]
 
 
 class HoldChangedHooks:
-    """Callbacks per origin. Registering the same callback twice registers it once."""
+    """Callbacks per origin, each taking one event or (batch=True) a list of them.
+    Registering the same callback twice registers it once."""
 
     def __init__(self):
-        self._callbacks: dict[str, list[Callback]] = {}
+        self._callbacks: dict[str, list[tuple[Callable, bool]]] = {}
 
-    def register(self, *, origin: str, callback: Callback) -> None:
+    def register(self, *, origin: str, callback: Callable, batch: bool = False) -> None:
         callbacks = self._callbacks.setdefault(origin, [])
-        if callback not in callbacks:
-            callbacks.append(callback)
+        if all(registered is not callback for registered, _ in callbacks):
+            callbacks.append((callback, batch))
 
-    def unregister(self, *, origin: str, callback: Callback) -> None:
-        if callback in self._callbacks.get(origin, []):
-            self._callbacks[origin].remove(callback)
+    def unregister(self, *, origin: str, callback: Callable) -> None:
+        self._callbacks[origin] = [
+            entry for entry in self._callbacks.get(origin, []) if entry[0] is not callback
+        ]
 
-    def callbacks(self, origin: str) -> tuple[Callback, ...]:
-        return tuple(self._callbacks.get(origin, ()))
+    def callbacks(self, origin: str, *, batch: bool) -> tuple[Callable, ...]:
+        return tuple(cb for cb, is_batch in self._callbacks.get(origin, ()) if is_batch == batch)
 
 
 hold_changed = HoldChangedHooks()
@@ -100,30 +108,65 @@ def hold_events_record(*, drafts: Sequence[HoldEventDraft], now: datetime) -> No
 def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, limit=500) -> int:
     """Deliver undelivered events (those of `ids`, or any older than `older_than` seconds),
     oldest first; returns how many were delivered. An event whose callback raises stays
-    undelivered, for the next run."""
+    undelivered, for the next run. The events delivered are marked in one statement."""
     pending = HoldEvent.objects.filter(delivered_at__isnull=True)
     if ids is not None:
         pending = pending.filter(pk__in=list(ids))
     if older_than is not None:
         pending = pending.filter(created_at__lte=timezone.now() - timedelta(seconds=older_than))
-    delivered = 0
+    by_origin: dict[str, list[HoldChanged]] = {}
     for event in pending.order_by("id")[:limit]:
-        change = HoldChanged(
-            event_id=event.pk,
-            origin=event.origin,
-            origin_ref=event.origin_ref,
-            change=event.change,
-            hold_id=event.hold_id,
-            resolution_id=event.resolution_id,
-            successor_id=event.successor_id,
+        by_origin.setdefault(event.origin, []).append(
+            HoldChanged(
+                event_id=event.pk,
+                origin=event.origin,
+                origin_ref=event.origin_ref,
+                change=event.change,
+                hold_id=event.hold_id,
+                resolution_id=event.resolution_id,
+                successor_id=event.successor_id,
+            )
         )
+    delivered = [
+        event_id
+        for origin, changes in by_origin.items()
+        for event_id in _delivered(origin, changes)
+    ]
+    if not delivered:
+        return 0
+    return HoldEvent.objects.filter(pk__in=delivered, delivered_at__isnull=True).update(
+        delivered_at=timezone.now()
+    )
+
+
+def _delivered(origin: str, changes: list[HoldChanged]) -> list[int]:
+    """Hand `changes` to every callback of `origin`; the ids of those all of them took."""
+    for callback in hold_changed.callbacks(origin, batch=True):
+        changes = _batch_taken(callback, changes)
+    taken = []
+    for change in changes:
         try:
-            for callback in hold_changed.callbacks(event.origin):
+            for callback in hold_changed.callbacks(origin, batch=False):
                 callback(change)
         except Exception:
-            logger.exception("hold_event_callback_failed", hold_event=event.pk, origin=event.origin)
+            _failed(change)
             continue
-        delivered += HoldEvent.objects.filter(pk=event.pk, delivered_at__isnull=True).update(
-            delivered_at=timezone.now()
-        )
-    return delivered
+        taken.append(change.event_id)
+    return taken
+
+
+def _batch_taken(callback: BatchCallback, changes: list[HoldChanged]) -> list[HoldChanged]:
+    if not changes:
+        return changes
+    try:
+        callback(changes)
+        return changes
+    except Exception:
+        if len(changes) == 1:
+            _failed(changes[0])
+            return []
+    return [change for change in changes if _batch_taken(callback, [change])]
+
+
+def _failed(change: HoldChanged) -> None:
+    logger.exception("hold_event_callback_failed", hold_event=change.event_id, origin=change.origin)

@@ -1,15 +1,25 @@
-"""What trading does when the ledger says one of its orders' holds changed.
+"""What trading does when the ledger says some of its orders' holds changed.
 
 Delivery is at least once (ledger.hooks), so this is idempotent: it only ever moves an
 order's hold_id from the hold that changed to its successor, and cancels an order that is
 still open when its hold was released by someone else (settlement, staff) with nothing
 kept, since an order must not stay live without its funds.
+
+The events of one delivery come together (registered with batch=True): the matcher's hold
+releases end hundreds of orders a second, and for nearly all of them there is nothing to
+do (trading's own release already moved hold_id; the order has ended). One locked read
+finds the orders an event still concerns, and locks only those: an order whose hold_id is
+the changed hold, and which either has a successor to follow or is still open.
 """
 
 import uuid
+from collections.abc import Sequence
+from functools import reduce
+from operator import or_
 
 import structlog
 from django.db import transaction
+from django.db.models import Q
 
 from ledger.hooks import HoldChanged
 from trading.matcher import order_cancel_booked
@@ -19,25 +29,44 @@ from trading.services.states import ORDER_OPEN_STATUSES, order_status_set
 logger = structlog.get_logger(__name__)
 
 
-def order_hold_changed(change: HoldChanged) -> None:
-    try:
-        order_id = uuid.UUID(change.origin_ref)
-    except ValueError:  # not an order's id: nothing of ours
+def order_holds_changed(changes: Sequence[HoldChanged]) -> None:
+    """Follow every change of `changes` (in event order), in one transaction."""
+    ours = []
+    for change in changes:
+        try:
+            ours.append((uuid.UUID(change.origin_ref), change))
+        except ValueError:  # not an order's id: nothing of ours
+            continue
+    if not ours:
         return
+    concerned = reduce(
+        or_,
+        (
+            Q(pk=order_id, hold_id=change.hold_id)
+            & (Q() if change.successor_id is not None else Q(status__in=ORDER_OPEN_STATUSES))
+            for order_id, change in ours
+        ),
+    )
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update().filter(pk=order_id, hold_id=change.hold_id).first()
+        orders = {
+            order.pk: order
+            for order in Order.objects.select_for_update().filter(concerned).order_by("pk")
+        }
+        for order_id, change in ours:  # in order: a shrink, then its successor released
+            order = orders.get(order_id)
+            if order is not None and order.hold_id == change.hold_id:
+                _follow(order, change)
+
+
+def _follow(order: Order, change: HoldChanged) -> None:
+    if change.successor_id is not None:
+        order.hold_id = change.successor_id
+        order.save(update_fields=["hold_id", "updated_at"])
+        return
+    if order.status in ORDER_OPEN_STATUSES:
+        order_status_set(order=order, status=Order.Status.CANCELLED, reason="hold_released")
+        order.save(update_fields=["status", "cancel_reason", "updated_at"])
+        order_cancel_booked(order=order)  # off the matcher's book, as every cancel
+        logger.warning(
+            "order_cancelled_hold_released", order=str(order.pk), hold_event=change.event_id
         )
-        if order is None:  # already followed (our own shrink, or a redelivery)
-            return
-        if change.successor_id is not None:
-            order.hold_id = change.successor_id
-            order.save(update_fields=["hold_id", "updated_at"])
-            return
-        if order.status in ORDER_OPEN_STATUSES:
-            order_status_set(order=order, status=Order.Status.CANCELLED, reason="hold_released")
-            order.save(update_fields=["status", "cancel_reason", "updated_at"])
-            order_cancel_booked(order=order)  # off the matcher's book, as every cancel
-            logger.warning(
-                "order_cancelled_hold_released", order=str(order.pk), hold_event=change.event_id
-            )

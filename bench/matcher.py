@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DATABASE = "clearhouse_bench_matcher"
+DATABASE = os.environ.get("BENCH_MATCHER_DATABASE", "clearhouse_bench_matcher")
 TARGET = 20_000  # orders/s, issue 10
 PARTNERS = 40
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")

@@ -226,3 +226,31 @@ def test_the_redis_cache_builds_one_client_per_pool_not_one_per_call():
     client = cache._cache.get_client(write=True)
     assert cache._cache.get_client(write=True) is client
     assert cache.get("fast-path-probe") == 7
+
+
+def test_a_token_verified_once_is_not_decoded_again(partner_api, monkeypatch):
+    from rest_framework_simplejwt.state import token_backend
+
+    assert partner_api.get("/api/v1/me/").status_code == 200
+    decoded = []
+    original = token_backend.decode
+    monkeypatch.setattr(
+        token_backend, "decode", lambda *a, **kw: decoded.append(1) or original(*a, **kw)
+    )
+    assert partner_api.get("/api/v1/me/").status_code == 200
+    assert decoded == []
+    access = partner_api.tokens["access"]
+    tampered = access[:-4] + ("AAAA" if access[-4:] != "AAAA" else "BBBB")  # its signature
+    _refused(_bearer(tampered).get("/api/v1/me/"), "token_invalid")  # another string: verified
+
+
+def test_a_verified_token_is_refused_as_expired_once_its_time_is_up(partner_api):
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken(partner_api.tokens["access"])
+    token["exp"] = int(time.time()) + 2  # same jti, still in the token store
+    client = _bearer(str(token))
+    assert client.get("/api/v1/me/").status_code == 200  # verified and kept
+    time.sleep(max(token["exp"] - time.time(), 0) + 0.1)
+    body = _refused(client.get("/api/v1/me/"), "token_expired")
+    assert "expired" in body["message"]

@@ -61,9 +61,9 @@ def account_ids(*, partner) -> frozenset:
 # order entry needs two per order (the partner's and the house account), and their query
 # cost more than the rest of the order's validation. An id is kept only once the
 # transaction that read it commits, so one read of an account opened in a transaction
-# that then rolls back is never kept. Only a flushed database (the test suite's) loses
-# accounts: flush sends post_migrate, which empties the cache, and opening an account
-# forgets its key.
+# that then rolls back is never kept; an account opened is kept once its opening commits.
+# Only a flushed database (the test suite's) loses accounts: flush sends post_migrate,
+# which empties the cache, and opening an account replaces what its key held.
 _account_ids: dict[tuple, object] = {}
 
 
@@ -84,9 +84,11 @@ def account_id_by_code(*, partner_id, asset: str, code: str = "main"):
 
 
 @receiver(post_save, sender=Account)
-def _account_id_forget(sender, instance, created, **kwargs):
+def _account_id_learn(sender, instance, created, **kwargs):
     if created:
-        _account_ids.pop((instance.partner_id, instance.asset_id, instance.code), None)
+        key = (instance.partner_id, instance.asset_id, instance.code)
+        _account_ids.pop(key, None)
+        transaction.on_commit(lambda: _account_ids.__setitem__(key, instance.pk))
 
 
 @receiver(post_migrate)

@@ -5,7 +5,7 @@ the posting engine, write the rows, record the hold events. Private to ledger.se
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -103,23 +103,29 @@ def apply_once(
     them up: a replayed id is refused by the unique key at the insert (or an item fails, and
     we look then), and the pass is redone with the lookup. A concurrent request may still
     insert one of our ids between that lookup and our insert; the key stops it, and the last
-    pass answers it as a replay."""
+    pass answers it as a replay.
+
+    A call with no client ids at all (order entry's hold, the matcher's releases) can
+    replay nothing, so it has nothing to retry: inside the caller's transaction it runs in
+    it, without the savepoint a retry needs (two round trips, one of them while the
+    accounts are locked). Its refusals are raised before anything is written, and a
+    database error aborts the caller's transaction, so nothing half-done can commit."""
     holds = _holdops.holds_read(operations, partner=partner, origin=origin) if operations else {}
+    arguments = dict(
+        holds=holds,
+        atomic=atomic,
+        partner=partner,
+        acting_user=acting_user,
+        origin=origin,
+        batch=batch,
+    )
+    if connection.in_atomic_block and not _client_ids(requests, operations):
+        return _apply_locked(requests, operations, lookup=False, **arguments)
     lookup = False
     for attempt in range(3):
         try:
             with transaction.atomic():
-                return _apply_locked(
-                    requests,
-                    operations,
-                    holds=holds,
-                    atomic=atomic,
-                    partner=partner,
-                    acting_user=acting_user,
-                    origin=origin,
-                    batch=batch,
-                    lookup=lookup,
-                )
+                return _apply_locked(requests, operations, lookup=lookup, **arguments)
         except (IntegrityError, _IdsExist):
             if attempt == 2:
                 raise
@@ -131,6 +137,12 @@ def apply_once(
                 raise
             lookup = True
     raise AssertionError("unreachable")
+
+
+def _client_ids(requests, operations) -> bool:
+    return any(r.id is not None for r in requests) or any(
+        op.transfer_id is not None or op.successor_id is not None for op in operations
+    )
 
 
 def _apply_locked(

@@ -74,3 +74,12 @@ def test_house_account_id_opens_on_first_use_and_matches_house_account(db):
     assert opened == house_account(code="suspense", asset="USD").pk
     with pytest.raises(ValueError):
         house_account_id(code="never_declared", asset="USD")
+
+
+def test_an_account_opened_is_kept_once_its_opening_commits(
+    partner, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        opened = account_open(partner=partner, asset="USD")
+    with django_assert_num_queries(0):
+        assert account_id_by_code(partner_id=partner.pk, asset="USD") == opened.pk

@@ -68,15 +68,17 @@ def order_funding_account_id(*, partner, asset: str):
 
 
 def order_hold_place(*, order: Order, account_id, acting_user=None) -> Transfer:
-    """Hold `order.reserved` from `account_id` (inside the caller's transaction). Raises the
-    ledger's InsufficientFunds / AccountFrozen; the caller's rollback then leaves nothing."""
+    """Hold `order.reserved` from `account_id` (inside the caller's transaction) and set
+    `order.hold_id`. Raises the ledger's InsufficientFunds / AccountFrozen; the caller's
+    rollback then leaves nothing. The hold's id is the ledger's own: an order's hold is never
+    retried on its own (it commits with the order or not at all), and a call without client
+    ids runs in the caller's transaction without a savepoint."""
     asset = order_held_asset(order=order)
     clearing_id = house_account_id(code=CLEARING_ACCOUNT, asset=asset)
     applied = ledger_apply(
         origin=Transfer.Origin.ORDER,
         transfers=[
             TransferRequest(
-                id=order.hold_id,
                 debit_account_id=account_id,
                 credit_account_id=clearing_id,
                 amount=order.reserved,
@@ -89,7 +91,9 @@ def order_hold_place(*, order: Order, account_id, acting_user=None) -> Transfer:
         ],
         acting_user=acting_user,
     )
-    return applied.transfers[0].transfer
+    hold = applied.transfers[0].transfer
+    order.hold_id = hold.pk
+    return hold
 
 
 def order_hold_release_operation(*, order: Order) -> HoldOperation | None:

@@ -182,7 +182,6 @@ def _accept(order: Order, *, acting_user) -> None:
             details={"asset": asset, "reason": "no_account"},
         )
     order.account_id = account_id
-    order.hold_id = uuid.uuid4()
     order_hold_place(order=order, account_id=account_id, acting_user=acting_user)
     if decision.outcome == Decision.REVIEW:
         # Funds stay held while risk reviews; it takes a sequence when released.

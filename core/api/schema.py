@@ -149,6 +149,9 @@ class AutoSchema(SpectacularAutoSchema):
 
 # What the parser and the views' base class refuse in any text (core.api.parsers).
 TEXT_WITHOUT_NUL = r"^[^\x00]*$"
+# A filter's value: text without NUL that is not only whitespace (core.api.filters refuses
+# a blank one, which would filter nothing).
+FILTER_TEXT = {"type": "string", "minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
 
 
 def _text_without_nul(schema: dict) -> dict:

@@ -23,7 +23,7 @@ from core.api.pagination import (
     paginated_response,
     paginated_schema,
 )
-from core.api.schema import IDEMPOTENCY_KEY, error_responses
+from core.api.schema import FILTER_TEXT, IDEMPOTENCY_KEY, error_responses
 from core.api.serializers import QuerySerializer, RequestSerializer
 from ledger.api.filters import AccountFilter
 from ledger.api.pagination import EntryCursorPagination
@@ -55,7 +55,7 @@ class AccountListApi(PartnerApi):
         parameters=[
             OpenApiParameter(
                 "asset",
-                {"type": "string", "minLength": 1},
+                FILTER_TEXT,
                 description="Only this asset, e.g. USD (any case).",
             ),
             *PAGINATION_PARAMETERS,

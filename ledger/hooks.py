@@ -68,8 +68,13 @@ class HoldChangedHooks:
             entry for entry in self._callbacks.get(origin, []) if entry[0] is not callback
         ]
 
-    def callbacks(self, origin: str, *, batch: bool) -> tuple[Callable, ...]:
-        return tuple(cb for cb, is_batch in self._callbacks.get(origin, ()) if is_batch == batch)
+    def callbacks(self, origin: str, *, batch: bool | None = None) -> tuple[Callable, ...]:
+        """The callbacks of `origin`: all of them, or only the batch (or one-event) ones."""
+        return tuple(
+            cb
+            for cb, is_batch in self._callbacks.get(origin, ())
+            if batch is None or is_batch == batch
+        )
 
 
 hold_changed = HoldChangedHooks()

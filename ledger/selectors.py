@@ -192,6 +192,11 @@ def holds_by_origin(
     return holds.order_by("created_at", "id")
 
 
+def transfers_in_batch(*, batch_id) -> QuerySet[Transfer]:
+    """The transfers one call recorded under its batch id (ledger_apply's `batch_id`)."""
+    return Transfer.objects.filter(batch_id=batch_id)
+
+
 def hold_current(*, hold_id) -> Transfer:
     """The latest hold in the line of `hold_id`: after shrinks or partial posts that kept
     the rest, the hold that holds it now (it may itself be resolved since)."""

@@ -167,6 +167,13 @@ TRADING_MATCHER_SILENT_SECONDS = env.int("TRADING_MATCHER_SILENT_SECONDS", defau
 # Embedded default: with no broker, order entry matches inline before the POST returns.
 TRADING_MATCH_INLINE = env.bool("TRADING_MATCH_INLINE", default=CELERY_TASK_ALWAYS_EAGER)
 
+# --- Settlement ---------------------------------------------------------------------------
+# When the day's batch closes (business time, HH:MM); trades after it go to the next day's.
+SETTLEMENT_CUTOFF = env.str("SETTLEMENT_CUTOFF", default="18:00")
+# Reconciliation tolerances: how far a bank line may differ from its ledger transfer.
+SETTLEMENT_MATCH_AMOUNT_TOLERANCE = env.int("SETTLEMENT_MATCH_AMOUNT_TOLERANCE", default=100)
+SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS = env.int("SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS", default=2)
+
 # --- Time ---------------------------------------------------------------------------------
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -170,6 +170,8 @@ TRADING_MATCH_INLINE = env.bool("TRADING_MATCH_INLINE", default=CELERY_TASK_ALWA
 # --- Settlement ---------------------------------------------------------------------------
 # When the day's batch closes (business time, HH:MM); trades after it go to the next day's.
 SETTLEMENT_CUTOFF = env.str("SETTLEMENT_CUTOFF", default="18:00")
+# A pause between partners while a batch settles (leaves the database to the day's trading).
+SETTLEMENT_PARTNER_PAUSE_MS = env.int("SETTLEMENT_PARTNER_PAUSE_MS", default=0)
 # Reconciliation tolerances: how far a bank line may differ from its ledger transfer.
 SETTLEMENT_MATCH_AMOUNT_TOLERANCE = env.int("SETTLEMENT_MATCH_AMOUNT_TOLERANCE", default=100)
 SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS = env.int("SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS", default=2)

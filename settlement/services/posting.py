@@ -1,0 +1,274 @@
+"""Settlement: a cleared batch's obligations posted to the ledger, each partner's as one
+linked set (partner <-> the central counterparty account `settlement_ccp` of the asset),
+and in the same transaction the holds its orders' fills consumed shrunk by exactly that
+(voided when nothing else is held; a partly filled open order keeps its unfilled part).
+
+Exactly once, whatever retries, redeliveries or worker deaths: a partner's postings commit
+with its obligations' `posted` mark or not at all (rows locked, state re-read under the
+lock); each obligation's transfer id is uuid5(batch, partner, asset) and every transfer
+carries the settlement batch's id as its ledger batch id, so even a second posting of the
+same obligation could only be a replay. One step of a batch runs at a time (a session
+advisory lock, released if the worker dies). A posting the ledger refuses is a FAILED
+obligation with the ledger's code, shown to staff; the batch then fails (retryable) rather
+than settling around it.
+"""
+
+import time
+import uuid
+from contextlib import contextmanager
+
+import structlog
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from ledger import errors as ledger_errors
+from ledger.models import Account, Transfer
+from ledger.selectors import account_list
+from ledger.services import (
+    HoldOperation,
+    LedgerApplied,
+    TransferRequest,
+    account_open,
+    house_account,
+    house_account_declare,
+    ledger_apply,
+)
+from settlement.errors import BatchStateConflict
+from settlement.models import HoldRelease, Obligation, SettlementBatch
+from settlement.states import batch_state_set
+from trading.services.settlement import order_holds_moved, orders_lock_with_holds
+
+logger = structlog.get_logger(__name__)
+S = SettlementBatch.State
+
+CCP_ACCOUNT = "settlement_ccp"
+SETTLEMENT_CODE = "settlement"
+TRANSFER_NAMESPACE = uuid.UUID("5e77e1a2-6b0c-4c1e-9d3a-8f2b7c4d1e90")
+STEP_LOCK_CLASS = 0x53544C53  # "STLS": the second key is a hash of the batch id
+
+house_account_declare(
+    code=CCP_ACCOUNT,
+    kind=Account.Kind.LIABILITY,
+    description="Central counterparty: every settlement posting's other side",
+)
+
+
+class HoldShort(ApplicationError):
+    code = "hold_short"
+    default_message = "The order holds less than its fills consumed."
+
+
+class BatchBusy(BatchStateConflict):
+    default_message = "Another worker is settling this batch."
+
+
+def obligation_transfer_id(*, batch_id, partner_id, asset: str) -> uuid.UUID:
+    return uuid.uuid5(TRANSFER_NAMESPACE, f"{batch_id}:{partner_id}:{asset}")
+
+
+@contextmanager
+def batch_step_lock(batch: SettlementBatch):
+    """One worker per batch step at a time (PostgreSQL; SQLite has one writer anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = [STEP_LOCK_CLASS, uuid.UUID(str(batch.pk)).int % (2**31)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        if not cursor.fetchone()[0]:
+            raise BatchBusy()
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+def batch_settle(
+    *, batch: SettlementBatch, via: str, acting_user=None, progress=None
+) -> SettlementBatch:
+    """Post a cleared batch (or retry one whose settlement failed): settled when every
+    obligation posted, failed (retryable) when any could not. `progress(done, total)` is
+    called after each partner. A settled batch is returned as it is."""
+    with transaction.atomic():
+        batch = SettlementBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.state == S.SETTLED:
+            return batch
+        if batch.state == S.FAILED and batch.failed_step == "settle":
+            batch_state_set(batch, to=S.CLEARED, via=via, acting_user=acting_user, reason="retry")
+        if batch.state != S.CLEARED:
+            raise BatchStateConflict(f"Only a cleared batch settles; this one is {batch.state}.")
+    with batch_step_lock(batch):
+        partners = _partners_to_settle(batch)
+        pause = settings.SETTLEMENT_PARTNER_PAUSE_MS / 1000
+        for done, partner_id in enumerate(partners, start=1):
+            _partner_settle(batch, partner_id, acting_user=acting_user)
+            if progress is not None:
+                progress(done, len(partners))
+            if pause:
+                time.sleep(pause)
+        return _batch_conclude(batch, via=via, acting_user=acting_user)
+
+
+def _partners_to_settle(batch) -> list:
+    owing = Obligation.objects.filter(batch=batch).exclude(status=Obligation.Status.POSTED)
+    releasing = HoldRelease.objects.filter(batch=batch, released=False)
+    ids = set(owing.values_list("partner_id", flat=True))
+    ids |= set(releasing.values_list("partner_id", flat=True))
+    return sorted(ids, key=str)
+
+
+def _batch_conclude(batch, *, via, acting_user) -> SettlementBatch:
+    with transaction.atomic():
+        batch = SettlementBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.state != S.CLEARED:
+            return batch
+        unposted = Obligation.objects.filter(batch=batch).exclude(status=Obligation.Status.POSTED)
+        failed = list(unposted.values("partner_id", "asset_id", "error_code")[:20])
+        if failed or HoldRelease.objects.filter(batch=batch, released=False).exists():
+            batch_state_set(
+                batch,
+                to=S.FAILED,
+                via=via,
+                acting_user=acting_user,
+                reason=f"{unposted.count()} obligation(s) could not post.",
+                details={"failed": [{k: str(v) for k, v in row.items()} for row in failed]},
+                failed_step="settle",
+            )
+            logger.error("settlement_batch_failed", batch=str(batch.pk), failed=len(failed))
+        else:
+            batch_state_set(batch, to=S.SETTLED, via=via, acting_user=acting_user)
+        return batch
+
+
+RACE_RETRIES = 3
+
+
+def _partner_settle(batch, partner_id, *, acting_user) -> None:
+    for attempt in range(RACE_RETRIES):
+        try:
+            with transaction.atomic():
+                _partner_post(batch, partner_id, acting_user=acting_user)
+            return
+        except ledger_errors.PendingAlreadyResolved as exc:
+            # A trading release shrank one of the holds between our read and the ledger's
+            # locks: read again. Past the retries it is a failure like any other.
+            if attempt == RACE_RETRIES - 1:
+                _partner_failed(batch, partner_id, exc)
+        except ApplicationError as exc:
+            _partner_failed(batch, partner_id, exc)
+            return
+
+
+def _partner_failed(batch, partner_id, exc: ApplicationError) -> None:
+    logger.error(
+        "settlement_obligation_failed", batch=str(batch.pk), partner=str(partner_id), code=exc.code
+    )
+    Obligation.objects.filter(batch=batch, partner_id=partner_id).exclude(
+        status=Obligation.Status.POSTED
+    ).update(
+        status=Obligation.Status.FAILED,
+        error_code=getattr(exc, "reason", None) or exc.code,
+        error_message=f"{exc.message} {exc.details or ''}".strip()[:2000],
+    )
+
+
+def _partner_post(batch, partner_id, *, acting_user) -> None:
+    obligations = list(
+        Obligation.objects.select_for_update()
+        .filter(batch=batch, partner_id=partner_id)
+        .exclude(status=Obligation.Status.POSTED)
+        .order_by("pk")
+    )
+    releases = list(
+        HoldRelease.objects.select_for_update()
+        .filter(batch=batch, partner_id=partner_id, released=False)
+        .order_by("pk")
+    )
+    if not obligations and not releases:
+        return  # posted by an earlier run: nothing twice
+    operations, kept_by = _hold_operations(releases)
+    transfers = [_obligation_request(batch, o) for o in obligations if o.net_amount]
+    applied = LedgerApplied()
+    if transfers or operations:
+        applied = ledger_apply(
+            origin=Transfer.Origin.SETTLEMENT,
+            transfers=transfers,
+            hold_operations=operations,
+            acting_user=acting_user,
+            batch_id=batch.pk,
+        )
+    now = timezone.now()
+    transfer_ids = {r.transfer.asset_id: r.transfer.pk for r in applied.transfers}
+    for obligation in obligations:
+        obligation.status = Obligation.Status.POSTED
+        obligation.transfer_id = transfer_ids.get(obligation.asset_id)
+        obligation.error_code = obligation.error_message = ""
+        obligation.posted_at = now
+    Obligation.objects.bulk_update(
+        obligations, ["status", "transfer_id", "error_code", "error_message", "posted_at"]
+    )
+    moved = {}
+    for release, change in zip(kept_by, applied.holds, strict=True):
+        release.released, release.resolution_id = True, change.resolution.pk
+        moved[release.order_id] = change.successor.pk if change.successor else change.hold.pk
+    done = [r for r in releases if r.amount == 0]
+    for release in done:  # a fill worth less than a minor unit consumed nothing
+        release.released = True
+    HoldRelease.objects.bulk_update([*kept_by, *done], ["released", "resolution_id"])
+    order_holds_moved(moved=moved)
+
+
+def _hold_operations(releases) -> tuple[list[HoldOperation], list[HoldRelease]]:
+    wanted = [r for r in releases if r.amount > 0]
+    holds = orders_lock_with_holds(order_ids=[r.order_id for r in wanted])
+    operations = []
+    for release in wanted:
+        hold = holds.get(release.order_id)
+        if hold is None or hold.amount < release.amount:
+            raise HoldShort(
+                details={
+                    "order": str(release.order_id),
+                    "held": hold.amount if hold else 0,
+                    "consumed": release.amount,
+                }
+            )
+        keep = hold.amount - release.amount
+        operations.append(
+            HoldOperation(
+                pending_id=hold.pk,
+                action=HoldOperation.VOID,
+                keep=keep,
+                origin_ref=str(release.order_id),
+            )
+        )
+    return operations, wanted
+
+
+def _partner_account(partner_id, asset: str) -> Account:
+    found = account_list(partner=partner_id).filter(asset_id=asset, code="main").first()
+    if found is not None:
+        return found
+    from core.models import Partner
+
+    return account_open(partner=Partner.objects.get(pk=partner_id), asset=asset)
+
+
+def _obligation_request(batch, obligation: Obligation) -> TransferRequest:
+    partner = _partner_account(obligation.partner_id, obligation.asset_id)
+    ccp = house_account(code=CCP_ACCOUNT, asset=obligation.asset_id)
+    pays = obligation.net_amount < 0
+    return TransferRequest(
+        id=obligation_transfer_id(
+            batch_id=batch.pk, partner_id=obligation.partner_id, asset=obligation.asset_id
+        ),
+        debit_account_id=partner.pk if pays else ccp.pk,
+        credit_account_id=ccp.pk if pays else partner.pk,
+        amount=abs(obligation.net_amount),
+        asset=obligation.asset_id,
+        code=SETTLEMENT_CODE,
+        reference=f"settlement {batch.business_date} #{batch.cycle}",
+        origin_ref=str(batch.pk),
+    )

@@ -156,6 +156,12 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
     "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
     "trading-holds-release": {"task": "trading.tasks.trading_holds_release", "schedule": 30.0},
+    # Closes the open batch once its cutoff (SETTLEMENT_CUTOFF, business time) has passed.
+    "settlement-close": {"task": "settlement.tasks.settlement_close_due", "schedule": 60.0},
+    "settlement-advance": {
+        "task": "settlement.tasks.settlement_batches_advance",
+        "schedule": timedelta(minutes=5),
+    },
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 

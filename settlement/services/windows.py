@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from settlement.errors import BatchStateConflict
-from settlement.models import SettlementBatch
+from settlement.models import SettlementBatch, StepRun
 from settlement.states import batch_state_set
 
 S = SettlementBatch.State
@@ -108,6 +108,14 @@ def batch_close(
             return target
         now = now or timezone.now()
         batch_state_set(target, to=S.CLOSED, via=via, acting_user=acting_user, now=now)
+        StepRun.objects.create(
+            batch=target,
+            step=StepRun.Step.CLOSE,
+            outcome=StepRun.Outcome.DONE,
+            attempts=1,
+            started_at=now,
+            finished_at=now,
+        )
         day, cutoff = next_window(now)
         _batch_open(day=day, cutoff=cutoff, now=now)
         return target

@@ -1,6 +1,10 @@
 """Settlement's domain errors (stable codes for the console and the API envelope)."""
 
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
+
+
+class BatchNotFound(NotFound):
+    default_message = "No such settlement batch."
 
 
 class BatchStateConflict(Conflict):

@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from settlement.errors import BatchNotFound
 from settlement.models import Obligation, SettlementBatch
 
 
@@ -18,6 +19,14 @@ def batch_list_for_partner(*, partner) -> QuerySet[SettlementBatch]:
     return SettlementBatch.objects.filter(
         pk__in=Obligation.objects.filter(partner=partner).values("batch_id")
     ).order_by("-business_date", "-cycle")
+
+
+def batch_get_for_partner(*, partner, batch_id) -> SettlementBatch:
+    """One of the partner's batches; any other (or none) is not found, alike."""
+    batch = batch_list_for_partner(partner=partner).filter(pk=batch_id).first()
+    if batch is None:
+        raise BatchNotFound()
+    return batch
 
 
 def obligations_of(*, batch: SettlementBatch, partner=None) -> QuerySet[Obligation]:

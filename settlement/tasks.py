@@ -6,6 +6,7 @@ enqueues the next step when its transaction has committed."""
 from celery import shared_task
 from django.db import transaction
 
+from core.models import User
 from settlement.models import SettlementBatch
 from settlement.services.posting import BatchBusy
 from settlement.services.runs import batch_next_step, batch_step_run, batches_to_advance
@@ -31,10 +32,13 @@ def settlement_close_due() -> str:
 
 
 @shared_task(**TASK_OPTIONS)
-def settlement_batch_step(batch_id: str, step: str) -> str:
+def settlement_batch_step(batch_id: str, step: str, acting_user_id: int | None = None) -> str:
+    """One step of a batch (from the chain, or staff's console action: `acting_user_id`)."""
     batch = SettlementBatch.objects.get(pk=batch_id)
+    acting_user = User.objects.filter(pk=acting_user_id).first() if acting_user_id else None
+    via = f"{VIA}:{step}" if acting_user is None else f"console:{step}"
     try:
-        batch = batch_step_run(batch=batch, step=step, via=f"{VIA}:{step}")
+        batch = batch_step_run(batch=batch, step=step, via=via, acting_user=acting_user)
     except BatchBusy:
         return "busy: another worker runs this step"
     _enqueue_next(batch)

@@ -27,9 +27,7 @@ def client_for(api_client, user):
     return api_client
 
 
-def test_a_partner_sees_its_batches_and_its_own_obligations_only(
-    settled, api_client, partner_user
-):
+def test_a_partner_sees_its_batches_and_its_own_obligations_only(settled, api_client, partner_user):
     alpha = client_for(api_client, partner_user)
     listed = alpha.get("/api/v1/settlement/batches/").json()
     assert listed["results"] == [

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from core.models import User
 from settlement.models import SettlementBatch
+from settlement.reconciliation.breaks import breaks_adjustments_sync
 from settlement.services.posting import BatchBusy
 from settlement.services.runs import batch_next_step, batch_step_run, batches_to_advance
 from settlement.services.windows import batch_close_due
@@ -52,6 +53,7 @@ def settlement_batches_advance() -> int:
     due = batches_to_advance()
     for batch in due:
         _enqueue_next(batch)
+    breaks_adjustments_sync()
     return len(due)
 
 

@@ -63,6 +63,9 @@ class StatementMatch(models.Model):
 
     statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="matches")
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    # What the set-based passes key a match on: "l<line id>" (1:1, 1:N) or "t<transfer id>"
+    # (N:1); a match made by hand has "m<uuid>".
+    anchor = models.CharField(max_length=64)
     difference = models.BigIntegerField(default=0, help_text="Lines minus transfers.")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -76,6 +79,9 @@ class StatementMatch(models.Model):
 
     class Meta:
         verbose_name_plural = "statement matches"
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "anchor"], name="settlement_match_anchor")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"

@@ -16,16 +16,12 @@ from django.db.models import Count, Q, Sum
 
 from settlement.errors import BatchStateConflict, ClearingMismatch
 from settlement.models import HoldRelease, Obligation, SettlementBatch
+from settlement.sql import db_uuid
 from settlement.states import batch_state_set
 from trading.models import Instrument, Order, Trade
 
 logger = structlog.get_logger(__name__)
 S = SettlementBatch.State
-
-
-def db_uuid(value):
-    """A UUID as the database column holds it (SQLite: 32 hex digits)."""
-    return value if connection.vendor == "postgresql" else value.hex
 
 
 def _trades_cte(divisors: dict[int, int]) -> str:

@@ -99,3 +99,41 @@ def test_the_dashboard_shows_todays_batch_unsettled_obligations_and_breaks(staff
     tiles = {tile["title"]: tile for tile in settlement_tiles(None)}
     assert tiles[f"Batch {traded.business_date}"]["status"] == "alert"
     assert "Settlement" in staff_client.get(reverse("admin:index")).content.decode()
+
+
+def test_the_settlement_group_imports_a_statement_and_resolves_a_break_in_the_console(
+    settler, partner
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from settlement.models import BankStatement, Break
+    from tests.settlement.statement_files import BUILDERS
+
+    today = timezone.localdate()
+    content = BUILDERS["csv"]("ST-CONSOLE", [(today, "7.77", "NOWHERE")])
+    upload = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
+    response = settler.post(
+        reverse("admin:settlement_bankstatement_import"), {"file": upload}, follow=True
+    )
+    assert "ST-CONSOLE: 1 lines, 0.0% matched automatically, 1 break(s)." in (
+        response.content.decode()
+    )
+    again = SimpleUploadedFile("statement.csv", content, content_type="text/csv")
+    response = settler.post(
+        reverse("admin:settlement_bankstatement_import"), {"file": again}, follow=True
+    )
+    assert "Refused: This statement was imported already." in response.content.decode()
+    assert BankStatement.objects.count() == 1
+
+    brk = Break.objects.get()
+    data = {
+        "action": "propose_adjustment",
+        ACTION_CHECKBOX_NAME: [str(brk.pk)],
+        "reason": "bank fee refund",
+        "confirmed": "yes",
+    }
+    settler.post(reverse("admin:settlement_break_changelist"), data, follow=True)
+    brk.refresh_from_db()
+    assert brk.status == "adjusting" and brk.adjustment.amount == 777
+    assert brk.adjustment.state == "proposed"  # a second person approves it in the ledger

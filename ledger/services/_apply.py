@@ -218,5 +218,8 @@ def write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> Non
         list(engine.touched.values()),
         [*TOTALS, "chain_head"],
     )
-    for pending in resolved:
-        Transfer.objects.filter(pk=pending.pk).update(status=pending.status)
+    by_status: dict[str, list] = {}
+    for pending in resolved:  # one UPDATE per new status, not one per hold
+        by_status.setdefault(pending.status, []).append(pending.pk)
+    for status, ids in by_status.items():
+        Transfer.objects.filter(pk__in=ids).update(status=status)

@@ -13,7 +13,11 @@ from ledger.services import house_account
 from settlement.errors import StatementRefused
 from settlement.models import BankStatement, StatementLine
 from settlement.reconciliation.matching import statement_match
-from settlement.reconciliation.parsers import statement_format_detect, statement_parse
+from settlement.reconciliation.parsers import (
+    ParsedStatement,
+    statement_format_detect,
+    statement_parse,
+)
 
 BANK_ACCOUNT = "settlement_bank"
 LINE_BATCH = 5000
@@ -25,6 +29,17 @@ def statement_import(
     """Import and match one statement file; raises StatementRefused with the reason."""
     format = format or statement_format_detect(content, filename=filename)
     parsed = statement_parse(content, format=format)
+    statement = statement_store(
+        parsed=parsed, digest=parsed.digest_of(content), acting_user=acting_user
+    )
+    statement_match(statement=statement)
+    statement.refresh_from_db()
+    return statement
+
+
+def statement_store(*, parsed: ParsedStatement, digest: str, acting_user=None) -> BankStatement:
+    """Check a parsed statement (it adds up, it is new) and write it with its lines."""
+    format = parsed.format
     asset = Asset.objects.filter(code=parsed.currency).first()
     if asset is None:
         raise StatementRefused(details={"currency": [f"Unknown currency {parsed.currency!r}."]})
@@ -40,7 +55,6 @@ def statement_import(
             "closing balance.",
             details={"opening": opening, "lines": sum(amounts), "closing": closing},
         )
-    digest = parsed.digest_of(content)
     account = house_account(code=BANK_ACCOUNT, asset=asset.code)
     already = BankStatement.objects.filter(digest=digest).exists() or (
         BankStatement.objects.filter(account=account, statement_ref=parsed.statement_ref).exists()
@@ -90,6 +104,4 @@ def statement_import(
             )
     except IntegrityError as exc:  # the same statement imported concurrently
         raise StatementRefused("This statement was imported already.") from exc
-    statement_match(statement=statement)
-    statement.refresh_from_db()
     return statement

@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from ledger import errors as ledger_errors
 from ledger.models import Account, Transfer
-from ledger.selectors import account_list
+from ledger.selectors import accounts_by_owner
 from ledger.services import (
     HoldOperation,
     LedgerApplied,
@@ -102,9 +102,10 @@ def batch_settle(
             raise BatchStateConflict(f"Only a cleared batch settles; this one is {batch.state}.")
     with batch_step_lock(batch):
         partners = _partners_to_settle(batch)
+        accounts = _Accounts(batch, partners)
         pause = settings.SETTLEMENT_PARTNER_PAUSE_MS / 1000
         for done, partner_id in enumerate(partners, start=1):
-            _partner_settle(batch, partner_id, acting_user=acting_user)
+            _partner_settle(batch, partner_id, accounts=accounts, acting_user=acting_user)
             if progress is not None:
                 progress(done, len(partners))
             if pause:
@@ -146,11 +147,11 @@ def _batch_conclude(batch, *, via, acting_user) -> SettlementBatch:
 RACE_RETRIES = 3
 
 
-def _partner_settle(batch, partner_id, *, acting_user) -> None:
+def _partner_settle(batch, partner_id, *, accounts, acting_user) -> None:
     for attempt in range(RACE_RETRIES):
         try:
             with transaction.atomic():
-                _partner_post(batch, partner_id, acting_user=acting_user)
+                _partner_post(batch, partner_id, accounts=accounts, acting_user=acting_user)
             return
         except ledger_errors.PendingAlreadyResolved as exc:
             # A trading release shrank one of the holds between our read and the ledger's
@@ -175,7 +176,7 @@ def _partner_failed(batch, partner_id, exc: ApplicationError) -> None:
     )
 
 
-def _partner_post(batch, partner_id, *, acting_user) -> None:
+def _partner_post(batch, partner_id, *, accounts, acting_user) -> None:
     obligations = list(
         Obligation.objects.select_for_update()
         .filter(batch=batch, partner_id=partner_id)
@@ -190,7 +191,7 @@ def _partner_post(batch, partner_id, *, acting_user) -> None:
     if not obligations and not releases:
         return  # posted by an earlier run: nothing twice
     operations, kept_by = _hold_operations(releases)
-    transfers = [_obligation_request(batch, o) for o in obligations if o.net_amount]
+    transfers = [_obligation_request(batch, o, accounts) for o in obligations if o.net_amount]
     applied = LedgerApplied()
     if transfers or operations:
         applied = ledger_apply(
@@ -247,25 +248,40 @@ def _hold_operations(releases) -> tuple[list[HoldOperation], list[HoldRelease]]:
     return operations, wanted
 
 
-def _partner_account(partner_id, asset: str) -> Account:
-    found = account_list(partner=partner_id).filter(asset_id=asset, code="main").first()
-    if found is not None:
+class _Accounts:
+    """The batch's partners' main accounts and the CCP account per asset, read once."""
+
+    def __init__(self, batch, partner_ids):
+        assets = set(Obligation.objects.filter(batch=batch).values_list("asset_id", flat=True))
+        self.main = accounts_by_owner(partner_ids=partner_ids, assets=assets)
+        self.ccp = {}
+
+    def partner(self, partner_id, asset: str):
+        found = self.main.get((partner_id, asset))
+        if found is None:  # receiving an asset it never held: its main account opens now
+            from core.models import Partner
+
+            partner = Partner.objects.get(pk=partner_id)
+            found = account_open(partner=partner, asset=asset).pk
+            self.main[(partner_id, asset)] = found
         return found
-    from core.models import Partner
 
-    return account_open(partner=Partner.objects.get(pk=partner_id), asset=asset)
+    def central(self, asset: str):
+        if asset not in self.ccp:
+            self.ccp[asset] = house_account(code=CCP_ACCOUNT, asset=asset).pk
+        return self.ccp[asset]
 
 
-def _obligation_request(batch, obligation: Obligation) -> TransferRequest:
-    partner = _partner_account(obligation.partner_id, obligation.asset_id)
-    ccp = house_account(code=CCP_ACCOUNT, asset=obligation.asset_id)
+def _obligation_request(batch, obligation: Obligation, accounts: _Accounts) -> TransferRequest:
+    partner = accounts.partner(obligation.partner_id, obligation.asset_id)
+    ccp = accounts.central(obligation.asset_id)
     pays = obligation.net_amount < 0
     return TransferRequest(
         id=obligation_transfer_id(
             batch_id=batch.pk, partner_id=obligation.partner_id, asset=obligation.asset_id
         ),
-        debit_account_id=partner.pk if pays else ccp.pk,
-        credit_account_id=ccp.pk if pays else partner.pk,
+        debit_account_id=partner if pays else ccp,
+        credit_account_id=ccp if pays else partner,
         amount=abs(obligation.net_amount),
         asset=obligation.asset_id,
         code=SETTLEMENT_CODE,

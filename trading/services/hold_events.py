@@ -19,6 +19,26 @@ from trading.services.states import ORDER_OPEN_STATUSES, order_status_set
 logger = structlog.get_logger(__name__)
 
 
+def order_holds_changed(changes: list[HoldChanged]) -> None:
+    """A delivery's events at once: one query finds the orders still pointing at a hold
+    that changed (most were followed already, in the transaction that changed them: the
+    matcher's releases, settlement); only those are handled one by one."""
+    wanted = {}
+    for change in changes:
+        try:
+            wanted[(uuid.UUID(change.origin_ref), change.hold_id)] = change
+        except ValueError:  # not an order's id: nothing of ours
+            continue
+    pointing = set(
+        Order.objects.filter(pk__in={order_id for order_id, _ in wanted}).values_list(
+            "pk", "hold_id"
+        )
+    )
+    for key, change in wanted.items():
+        if key in pointing:
+            order_hold_changed(change)
+
+
 def order_hold_changed(change: HoldChanged) -> None:
     try:
         order_id = uuid.UUID(change.origin_ref)

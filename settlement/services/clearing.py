@@ -1,8 +1,9 @@
 """Clearing: a closed batch's trades netted per partner and asset into obligations, and
-what each order's fills consumed of its hold, in set-based SQL (two INSERT ... SELECT
-statements, no Python loop over trades), checked in the same transaction: obligations sum
-to zero per asset, the legs count four per trade, and what the holds give up equals what
-the obligations pay. A mismatch fails the batch loudly and keeps nothing.
+what each order's fills consumed of its hold, in set-based SQL (one pass over the trades
+into a temporary table per order, then two INSERT ... SELECT from it; no Python loop),
+checked in the same transaction: obligations sum to zero per asset, the legs count four
+per trade, and what the holds give up equals what the obligations pay. A mismatch fails
+the batch loudly and keeps nothing.
 
 Per trade (price in quote minor units per whole base unit, quantity in base minor units):
 the buyer receives `quantity` of the base asset and pays `price * quantity // 10**scale`
@@ -16,7 +17,7 @@ from django.db.models import Count, Q, Sum
 
 from settlement.errors import BatchStateConflict, ClearingMismatch
 from settlement.models import HoldRelease, Obligation, SettlementBatch
-from settlement.sql import db_uuid
+from settlement.sql import db_uuid, temp_table
 from settlement.states import batch_state_set
 from trading.models import Instrument, Order, Trade
 
@@ -24,54 +25,64 @@ logger = structlog.get_logger(__name__)
 S = SettlementBatch.State
 
 
-def _trades_cte(divisors: dict[int, int]) -> str:
-    # Integers from our own rows, inlined: a VALUES list of parameters needs casts on PG.
-    values = ", ".join(f"({int(i)}, {int(d)})" for i, d in divisors.items()) or "(0, 1)"
-    return f"""
-    scales(instrument_id, divisor) AS (VALUES {values}),
-    t AS (
-        SELECT tr.buy_order_id AS buy_order, tr.sell_order_id AS sell_order,
-               tr.quantity AS quantity, (tr.price * tr.quantity) / s.divisor AS notional,
-               i.base_asset_id AS base, i.quote_asset_id AS quote,
-               b.partner_id AS buyer, se.partner_id AS seller
-        FROM {Trade._meta.db_table} tr
-        JOIN scales s ON s.instrument_id = tr.instrument_id
-        JOIN {Instrument._meta.db_table} i ON i.id = tr.instrument_id
-        JOIN {Order._meta.db_table} b ON b.id = tr.buy_order_id
-        JOIN {Order._meta.db_table} se ON se.id = tr.sell_order_id
-        WHERE tr.settlement_batch_id = %s
-    )"""
+PER_ORDER = "clearing_per_order"
 
 
-def obligations_sql(divisors) -> str:
-    return f"""
-    WITH {_trades_cte(divisors)},
-    legs AS (
-        SELECT buyer AS partner, base AS asset, quantity AS amount FROM t
-        UNION ALL SELECT buyer, quote, -notional FROM t
-        UNION ALL SELECT seller, base, -quantity FROM t
-        UNION ALL SELECT seller, quote, notional FROM t
+def per_order_sql(divisors: dict[int, int]) -> str:
+    """Each order's fills in the batch: quantity, notional, count. One pass over the
+    batch's trades (each trade once as its buy and once as its sell), no other join."""
+    # Integers from our own rows, inlined (a CASE: SQLite has no VALUES with column names).
+    cases = " ".join(f"WHEN {int(i)} THEN {int(d)}" for i, d in divisors.items()) or "WHEN 0 THEN 1"
+    notional = f"(tr.price * tr.quantity) / (CASE tr.instrument_id {cases} END)"
+    fills = (
+        f"SELECT tr.{{side}}_order_id AS order_id, tr.instrument_id AS instrument_id,"
+        f" tr.quantity AS quantity, {notional} AS notional"
+        f" FROM {Trade._meta.db_table} tr WHERE tr.settlement_batch_id = %s"
     )
+    return temp_table(
+        PER_ORDER,
+        f"SELECT f.order_id AS order_id, f.instrument_id AS instrument_id,"
+        f" SUM(f.quantity) AS quantity, SUM(f.notional) AS notional, COUNT(*) AS fills"
+        f" FROM ({fills.format(side='buy')} UNION ALL {fills.format(side='sell')}) f"
+        f" GROUP BY f.order_id, f.instrument_id",
+    )
+
+
+_ORDERS = (
+    f"FROM {PER_ORDER} p JOIN {Order._meta.db_table} o ON o.id = p.order_id"
+    f" JOIN {Instrument._meta.db_table} i ON i.id = p.instrument_id"
+)
+
+
+def releases_sql() -> str:
+    """What each order's fills consumed of its hold: a buy's notional, a sell's quantity."""
+    return f"""
+    INSERT INTO {HoldRelease._meta.db_table} (batch_id, order_id, partner_id, asset_id,
+        amount, released)
+    SELECT %s, p.order_id, o.partner_id,
+        CASE WHEN o.side = 'buy' THEN i.quote_asset_id ELSE i.base_asset_id END,
+        CASE WHEN o.side = 'buy' THEN p.notional ELSE p.quantity END, FALSE
+    {_ORDERS}"""
+
+
+def obligations_sql() -> str:
+    """Per partner and asset: a buy receives the base and pays the quote, a sell the
+    other way round; each order's two legs carry its fill count."""
+    return f"""
     INSERT INTO {Obligation._meta.db_table} (batch_id, partner_id, asset_id, net_amount,
         paid_gross, received_gross, legs, status, error_code, error_message)
     SELECT %s, partner, asset, SUM(amount),
            SUM(CASE WHEN amount < 0 THEN -amount ELSE 0 END),
-           SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), COUNT(*), 'pending', '', ''
-    FROM legs GROUP BY partner, asset"""
-
-
-def releases_sql(divisors) -> str:
-    return f"""
-    WITH {_trades_cte(divisors)},
-    consumed AS (
-        SELECT buy_order AS order_id, buyer AS partner, quote AS asset, notional AS amount
-        FROM t
-        UNION ALL SELECT sell_order, seller, base, quantity FROM t
-    )
-    INSERT INTO {HoldRelease._meta.db_table} (batch_id, order_id, partner_id, asset_id,
-        amount, released)
-    SELECT %s, order_id, partner, asset, SUM(amount), FALSE
-    FROM consumed GROUP BY order_id, partner, asset"""
+           SUM(CASE WHEN amount > 0 THEN amount ELSE 0 END), SUM(fills), 'pending', '', ''
+    FROM (
+        SELECT o.partner_id AS partner, i.base_asset_id AS asset, p.fills AS fills,
+            CASE WHEN o.side = 'buy' THEN p.quantity ELSE -p.quantity END AS amount
+        {_ORDERS}
+        UNION ALL
+        SELECT o.partner_id, i.quote_asset_id, p.fills,
+            CASE WHEN o.side = 'buy' THEN -p.notional ELSE p.notional END
+        {_ORDERS}
+    ) legs GROUP BY partner, asset"""
 
 
 def _divisors(batch: SettlementBatch) -> dict[int, int]:
@@ -118,11 +129,12 @@ def batch_clear(*, batch: SettlementBatch, via: str, acting_user=None) -> Settle
 
 
 def _net_and_check(batch: SettlementBatch) -> dict:
-    divisors = _divisors(batch)
     batch_param = db_uuid(batch.pk)
     with connection.cursor() as cursor:
-        cursor.execute(obligations_sql(divisors), [batch_param, batch_param])
-        cursor.execute(releases_sql(divisors), [batch_param, batch_param])
+        cursor.execute(per_order_sql(_divisors(batch)), [batch_param, batch_param])
+        cursor.execute(obligations_sql(), [batch_param])
+        cursor.execute(releases_sql(), [batch_param])
+        cursor.execute(f"DROP TABLE {PER_ORDER}")
     trades = Trade.objects.filter(settlement_batch_id=batch.pk).count()
     obligations = Obligation.objects.filter(batch=batch)
     per_asset = {

@@ -218,8 +218,23 @@ def _partner_post(batch, partner_id, *, accounts, acting_user) -> None:
     done = [r for r in releases if r.amount == 0]
     for release in done:  # a fill worth less than a minor unit consumed nothing
         release.released = True
-    HoldRelease.objects.bulk_update([*kept_by, *done], ["released", "resolution_id"])
+    releases_mark_released([*kept_by, *done])
     order_holds_moved(moved=moved)
+
+
+def releases_mark_released(releases: list[HoldRelease]) -> None:
+    if not releases:
+        return
+    if connection.vendor != "postgresql":
+        HoldRelease.objects.bulk_update(releases, ["released", "resolution_id"])
+        return
+    with connection.cursor() as cursor:  # one statement, an array per column
+        cursor.execute(
+            f"UPDATE {HoldRelease._meta.db_table} AS r SET released = true,"
+            " resolution_id = v.resolution FROM unnest(%s::bigint[], %s::uuid[])"
+            " AS v(id, resolution) WHERE r.id = v.id",
+            [[r.pk for r in releases], [r.resolution_id for r in releases]],
+        )
 
 
 def _hold_operations(releases) -> tuple[list[HoldOperation], list[HoldRelease]]:
@@ -249,26 +264,30 @@ def _hold_operations(releases) -> tuple[list[HoldOperation], list[HoldRelease]]:
 
 
 class _Accounts:
-    """The batch's partners' main accounts and the CCP account per asset, read once."""
+    """The batch's partners' main accounts and the CCP account per asset, read once, and
+    opened here if missing (a partner receiving an asset it never held), before any
+    partner's transaction: an account opened inside one that rolls back would be gone."""
 
     def __init__(self, batch, partner_ids):
-        assets = set(Obligation.objects.filter(batch=batch).values_list("asset_id", flat=True))
+        owed = Obligation.objects.filter(batch=batch).exclude(status=Obligation.Status.POSTED)
+        needed = set(owed.values_list("partner_id", "asset_id"))
+        assets = {asset for _, asset in needed}
         self.main = accounts_by_owner(partner_ids=partner_ids, assets=assets)
-        self.ccp = {}
-
-    def partner(self, partner_id, asset: str):
-        found = self.main.get((partner_id, asset))
-        if found is None:  # receiving an asset it never held: its main account opens now
+        missing = needed - set(self.main)
+        if missing:
             from core.models import Partner
 
-            partner = Partner.objects.get(pk=partner_id)
-            found = account_open(partner=partner, asset=asset).pk
-            self.main[(partner_id, asset)] = found
-        return found
+            partners = Partner.objects.in_bulk({partner for partner, _ in missing})
+            for partner_id, asset in sorted(missing, key=str):
+                self.main[(partner_id, asset)] = account_open(
+                    partner=partners[partner_id], asset=asset
+                ).pk
+        self.ccp = {asset: house_account(code=CCP_ACCOUNT, asset=asset).pk for asset in assets}
+
+    def partner(self, partner_id, asset: str):
+        return self.main[(partner_id, asset)]
 
     def central(self, asset: str):
-        if asset not in self.ccp:
-            self.ccp[asset] = house_account(code=CCP_ACCOUNT, asset=asset).pk
         return self.ccp[asset]
 
 

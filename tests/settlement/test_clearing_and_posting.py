@@ -62,9 +62,9 @@ def test_a_clearing_that_does_not_balance_fails_the_batch_loudly_and_keeps_nothi
     day, monkeypatch
 ):
     broken = clearing.obligations_sql
-    sellers_cash_leg = "UNION ALL SELECT seller, quote, notional FROM t"
+    sellers_cash_leg = "ELSE p.notional END"
     monkeypatch.setattr(
-        clearing, "obligations_sql", lambda d: broken(d).replace(sellers_cash_leg, "")
+        clearing, "obligations_sql", lambda: broken().replace(sellers_cash_leg, "ELSE 0 END")
     )
     with pytest.raises(ClearingMismatch):
         batch_clear(batch=day[0], via="test")

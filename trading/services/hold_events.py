@@ -29,13 +29,16 @@ def order_holds_changed(changes: list[HoldChanged]) -> None:
             wanted[(uuid.UUID(change.origin_ref), change.hold_id)] = change
         except ValueError:  # not an order's id: nothing of ours
             continue
-    pointing = set(
-        Order.objects.filter(pk__in={order_id for order_id, _ in wanted}).values_list(
-            "pk", "hold_id"
-        )
-    )
+    pointing = {
+        (pk, hold_id): status
+        for pk, hold_id, status in Order.objects.filter(
+            pk__in={order_id for order_id, _ in wanted}
+        ).values_list("pk", "hold_id", "status")
+    }
     for key, change in wanted.items():
-        if key in pointing:
+        status = pointing.get(key)
+        # A released hold of an order that has ended asks nothing of us.
+        if status is not None and (change.successor_id or status in ORDER_OPEN_STATUSES):
             order_hold_changed(change)
 
 

@@ -225,12 +225,27 @@ def market_setup(partners, accounts, trade_count: int, seed: int):
 def clearing_floor(batch) -> float:
     from django.db import connection
 
-    from settlement.services import clearing
+    from trading.models import Instrument, Order, Trade
 
-    sql = clearing.obligations_sql(clearing._divisors(batch))
-    select = sql[: sql.index("INSERT INTO")] + (
-        "SELECT partner, asset, SUM(amount) FROM legs GROUP BY partner, asset"
+    # The trades' four legs summed per partner and asset, read back: nothing written.
+    def leg(order_side, asset, amount):
+        return (
+            f"SELECT o.partner_id AS partner, i.{asset}_asset_id AS asset, {amount} AS amount"
+            f" FROM {Trade._meta.db_table} t"
+            f" JOIN {Order._meta.db_table} o ON o.id = t.{order_side}_order_id"
+            f" JOIN {Instrument._meta.db_table} i ON i.id = t.instrument_id"
+            " WHERE t.settlement_batch_id = %s"
+        )
+
+    legs = " UNION ALL ".join(
+        [
+            leg("buy", "base", "t.quantity"),
+            leg("buy", "quote", "-t.price * t.quantity"),
+            leg("sell", "base", "-t.quantity"),
+            leg("sell", "quote", "t.price * t.quantity"),
+        ]
     )
+    select = f"SELECT partner, asset, SUM(amount) FROM ({legs}) legs GROUP BY partner, asset"
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(select, [batch.pk] * 4)

@@ -160,7 +160,7 @@ def market_setup(partners, accounts, trade_count: int, seed: int):
     orders, holds = [], {"USD": [], "ACME": []}
     for sequence, ((side, (who, _n)), order_id) in enumerate(order_ids.items(), start=1):
         quantity, notional = filled[(side, (who, _n))]
-        extra = 5 if sequence % 2 else 0  # half stay open, holding more than consumed
+        extra = 5 if sequence % 2 or not quantity else 0  # half stay open, holding more
         partner = partners[who]
         asset = "USD" if side == "buy" else "ACME"
         consumed = notional if side == "buy" else quantity

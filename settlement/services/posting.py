@@ -1,5 +1,7 @@
-"""Settlement: a cleared batch's obligations posted to the ledger, each partner's as one
-linked set (partner <-> the central counterparty account `settlement_ccp` of the asset),
+"""Settlement: a cleared batch's obligations posted to the ledger, each partner's within one
+linked set (partner <-> the central counterparty account `settlement_ccp` of the asset;
+partners go in chunks of up to CHUNK_RELEASES hold releases, split to one partner each
+when the ledger refuses, so that only the partner at fault fails),
 and in the same transaction the holds its orders' fills consumed shrunk by exactly that
 (voided when nothing else is held; a partly filled open order keeps its unfilled part).
 
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -102,10 +105,12 @@ def batch_settle(
             raise BatchStateConflict(f"Only a cleared batch settles; this one is {batch.state}.")
     with batch_step_lock(batch):
         partners = _partners_to_settle(batch)
-        accounts = _Accounts(batch, partners)
+        accounts = _Accounts(batch, [partner for partner, _ in partners])
         pause = settings.SETTLEMENT_PARTNER_PAUSE_MS / 1000
-        for done, partner_id in enumerate(partners, start=1):
-            _partner_settle(batch, partner_id, accounts=accounts, acting_user=acting_user)
+        done = 0
+        for chunk in _chunks(partners, pause=pause):
+            _chunk_settle(batch, chunk, accounts=accounts, acting_user=acting_user)
+            done += len(chunk)
             if progress is not None:
                 progress(done, len(partners))
             if pause:
@@ -113,12 +118,34 @@ def batch_settle(
         return _batch_conclude(batch, via=via, acting_user=acting_user)
 
 
-def _partners_to_settle(batch) -> list:
+# Partners posted together in one transaction, up to this many hold releases: fewer
+# commits and lookups; a refusal splits the chunk so that only the partner at fault fails.
+CHUNK_RELEASES = 500
+
+
+def _partners_to_settle(batch) -> list[tuple]:
+    """(partner id, hold releases left) of every partner with something left to post."""
     owing = Obligation.objects.filter(batch=batch).exclude(status=Obligation.Status.POSTED)
-    releasing = HoldRelease.objects.filter(batch=batch, released=False)
-    ids = set(owing.values_list("partner_id", flat=True))
-    ids |= set(releasing.values_list("partner_id", flat=True))
-    return sorted(ids, key=str)
+    counts = dict(
+        HoldRelease.objects.filter(batch=batch, released=False)
+        .values("partner_id")
+        .annotate(n=Count("id"))
+        .values_list("partner_id", "n")
+    )
+    ids = set(owing.values_list("partner_id", flat=True)) | set(counts)
+    return [(partner, counts.get(partner, 0)) for partner in sorted(ids, key=str)]
+
+
+def _chunks(partners, *, pause: float):
+    chunk, size = [], 0
+    for partner, releases in partners:
+        if chunk and (pause or size + releases > CHUNK_RELEASES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(partner)
+        size += releases
+    if chunk:
+        yield chunk
 
 
 def _batch_conclude(batch, *, via, acting_user) -> SettlementBatch:
@@ -147,20 +174,27 @@ def _batch_conclude(batch, *, via, acting_user) -> SettlementBatch:
 RACE_RETRIES = 3
 
 
-def _partner_settle(batch, partner_id, *, accounts, acting_user) -> None:
+def _chunk_settle(batch, partner_ids: list, *, accounts, acting_user) -> None:
+    """Post the partners' obligations and releases in one transaction; if the ledger
+    refuses, each partner alone (only the one at fault fails)."""
     for attempt in range(RACE_RETRIES):
         try:
             with transaction.atomic():
-                _partner_post(batch, partner_id, accounts=accounts, acting_user=acting_user)
+                _partners_post(batch, partner_ids, accounts=accounts, acting_user=acting_user)
             return
         except ledger_errors.PendingAlreadyResolved as exc:
             # A trading release shrank one of the holds between our read and the ledger's
             # locks: read again. Past the retries it is a failure like any other.
             if attempt == RACE_RETRIES - 1:
-                _partner_failed(batch, partner_id, exc)
+                failure = exc
         except ApplicationError as exc:
-            _partner_failed(batch, partner_id, exc)
-            return
+            failure = exc
+            break
+    if len(partner_ids) > 1:
+        for partner_id in partner_ids:
+            _chunk_settle(batch, [partner_id], accounts=accounts, acting_user=acting_user)
+        return
+    _partner_failed(batch, partner_ids[0], failure)
 
 
 def _partner_failed(batch, partner_id, exc: ApplicationError) -> None:
@@ -176,16 +210,16 @@ def _partner_failed(batch, partner_id, exc: ApplicationError) -> None:
     )
 
 
-def _partner_post(batch, partner_id, *, accounts, acting_user) -> None:
+def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
     obligations = list(
         Obligation.objects.select_for_update()
-        .filter(batch=batch, partner_id=partner_id)
+        .filter(batch=batch, partner_id__in=partner_ids)
         .exclude(status=Obligation.Status.POSTED)
         .order_by("pk")
     )
     releases = list(
         HoldRelease.objects.select_for_update()
-        .filter(batch=batch, partner_id=partner_id, released=False)
+        .filter(batch=batch, partner_id__in=partner_ids, released=False)
         .order_by("pk")
     )
     if not obligations and not releases:
@@ -202,10 +236,15 @@ def _partner_post(batch, partner_id, *, accounts, acting_user) -> None:
             batch_id=batch.pk,
         )
     now = timezone.now()
-    transfer_ids = {r.transfer.asset_id: r.transfer.pk for r in applied.transfers}
     for obligation in obligations:
         obligation.status = Obligation.Status.POSTED
-        obligation.transfer_id = transfer_ids.get(obligation.asset_id)
+        obligation.transfer_id = (
+            obligation_transfer_id(
+                batch_id=batch.pk, partner_id=obligation.partner_id, asset=obligation.asset_id
+            )
+            if obligation.net_amount
+            else None
+        )
         obligation.error_code = obligation.error_message = ""
         obligation.posted_at = now
     Obligation.objects.bulk_update(

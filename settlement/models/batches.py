@@ -5,9 +5,10 @@ State changes go through settlement.states.batch_state_set (one transitions tabl
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from settlement.models.fields import staff_user_field
 
 
 class SettlementBatch(models.Model):
@@ -54,14 +55,7 @@ class BatchEvent(models.Model):
     batch = models.ForeignKey(SettlementBatch, on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField(max_length=8, blank=True)
     to_state = models.CharField(max_length=8)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    actor = staff_user_field()
     via = models.CharField(max_length=64, help_text="The job, command or console action.")
     reason = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)

@@ -1,9 +1,10 @@
 """Bank statements of the house bank account, their lines, the matches to ledger transfers,
 and the breaks left for staff (settlement.reconciliation)."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from settlement.models.fields import staff_user_field
 
 
 class BankStatement(models.Model):
@@ -25,14 +26,7 @@ class BankStatement(models.Model):
     line_count = models.PositiveIntegerField(default=0)
     matched_count = models.PositiveIntegerField(default=0)
     imported_at = models.DateTimeField()
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    imported_by = staff_user_field()
 
     class Meta:
         ordering = ["-imported_at"]
@@ -68,14 +62,7 @@ class StatementMatch(models.Model):
     anchor = models.CharField(max_length=64)
     difference = models.BigIntegerField(default=0, help_text="Lines minus transfers.")
     created_at = models.DateTimeField()
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_user_field()
 
     class Meta:
         verbose_name_plural = "statement matches"
@@ -152,14 +139,7 @@ class Break(models.Model):
     )
     resolution = models.CharField(max_length=255, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    resolved_by = staff_user_field()
 
     class Meta:
         permissions = [("resolve_break", "Can resolve reconciliation breaks")]

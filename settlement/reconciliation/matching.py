@@ -142,39 +142,36 @@ class _Run:
 
     def one_to_many(self) -> int:
         """A line whose reference no other open line has, and the transfers sharing it."""
-        lo, hi = days_between("l.day", "g.first_day"), days_between("l.day", "g.last_day")
-        self.sql(
-            f"""INSERT INTO {PAIRS} (line_id, transfer_id, anchor, kind, diff)
-            SELECT l.id, t.id, 'l' || l.id, 'one_to_many', l.amount - g.total
-            FROM {LINES} l
-            JOIN (SELECT reference, COUNT(*) AS n FROM {LINES} WHERE reference <> ''
-                  GROUP BY reference) lc ON lc.reference = l.reference AND lc.n = 1
-            JOIN (SELECT reference, SUM(amount) AS total, MIN(day) AS first_day,
-                         MAX(day) AS last_day
-                  FROM {TRANSFERS} WHERE reference <> '' GROUP BY reference
-                  HAVING COUNT(*) > 1) g ON g.reference = l.reference
-            JOIN {TRANSFERS} t ON t.reference = l.reference
-            WHERE abs(l.amount - g.total) <= %s AND {lo} <= %s AND {hi} <= %s""",
-            [self.amount_tolerance, self.days, self.days],
+        return self.grouped(
+            one=(LINES, "l"), many=(TRANSFERS, "t"), anchor="'l' || l.id", kind="one_to_many"
         )
-        return self.pairs_apply()
 
     def many_to_one(self) -> int:
         """Lines sharing a reference that one open transfer alone has."""
-        lo, hi = days_between("t.day", "g.first_day"), days_between("t.day", "g.last_day")
+        return self.grouped(
+            one=(TRANSFERS, "t"), many=(LINES, "l"), anchor="'t' || t.id", kind="many_to_one"
+        )
+
+    def grouped(self, *, one, many, anchor: str, kind: str) -> int:
+        """Rows of `one` alone with their reference, against the rows of `many` that share
+        it (two or more) and add up to it within the amount tolerance, their dates all
+        within the date tolerance. The difference is lines minus transfers."""
+        (one_table, o), (many_table, m) = one, many
+        lo, hi = days_between(f"{o}.day", "g.first_day"), days_between(f"{o}.day", "g.last_day")
+        diff = f"{o}.amount - g.total" if o == "l" else f"g.total - {o}.amount"
         self.sql(
             f"""INSERT INTO {PAIRS} (line_id, transfer_id, anchor, kind, diff)
-            SELECT l.id, t.id, 't' || t.id, 'many_to_one', g.total - t.amount
-            FROM {TRANSFERS} t
-            JOIN (SELECT reference, COUNT(*) AS n FROM {TRANSFERS} WHERE reference <> ''
-                  GROUP BY reference) tc ON tc.reference = t.reference AND tc.n = 1
+            SELECT l.id, t.id, {anchor}, %s, {diff}
+            FROM {one_table} {o}
+            JOIN (SELECT reference, COUNT(*) AS n FROM {one_table} WHERE reference <> ''
+                  GROUP BY reference) alone ON alone.reference = {o}.reference AND alone.n = 1
             JOIN (SELECT reference, SUM(amount) AS total, MIN(day) AS first_day,
                          MAX(day) AS last_day
-                  FROM {LINES} WHERE reference <> '' GROUP BY reference
-                  HAVING COUNT(*) > 1) g ON g.reference = t.reference
-            JOIN {LINES} l ON l.reference = t.reference
-            WHERE abs(g.total - t.amount) <= %s AND {lo} <= %s AND {hi} <= %s""",
-            [self.amount_tolerance, self.days, self.days],
+                  FROM {many_table} WHERE reference <> '' GROUP BY reference
+                  HAVING COUNT(*) > 1) g ON g.reference = {o}.reference
+            JOIN {many_table} {m} ON {m}.reference = {o}.reference
+            WHERE abs({o}.amount - g.total) <= %s AND {lo} <= %s AND {hi} <= %s""",
+            [kind, self.amount_tolerance, self.days, self.days],
         )
         return self.pairs_apply()
 

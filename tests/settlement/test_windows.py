@@ -65,3 +65,16 @@ def test_every_trade_is_stamped_with_the_batch_open_when_it_was_written(
     early, late = Trade.objects.order_by("sequence")
     assert early.settlement_batch_id == first.pk
     assert late.settlement_batch_id == batch_open_ensure().pk != first.pk
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_or_delete_a_batch_event():
+    from django.db import DatabaseError
+
+    batch = batch_close(batch=batch_open_ensure(), via="test")
+    event = batch.events.get()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        type(event).objects.filter(pk=event.pk).update(reason="rewritten")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        type(event).objects.filter(pk=event.pk).delete()
+    assert batch.events.get().reason == ""

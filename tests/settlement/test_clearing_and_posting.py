@@ -111,25 +111,37 @@ def test_settlement_moves_the_money_and_releases_exactly_what_the_fills_consumed
     assert ledger_check_run(kind=LedgerCheckRun.Kind.INVARIANTS).ok
 
 
+@pytest.mark.parametrize(
+    ("frozen_side", "asset", "receives"), [("alpha", "USD", "USD"), ("beta", "ACME", "ACME")]
+)
 def test_an_obligation_the_ledger_refuses_is_a_failed_obligation_then_retried_once(
-    day, partner, other_partner, admin_user
+    day, partner, other_partner, admin_user, frozen_side, asset, receives
 ):
+    # Either partner frozen: whichever the settlement meets first, only it fails, and the
+    # other one's postings (to an account opened for it: it never held that asset) stand.
     batch, _, _, _ = day
     batch_clear(batch=batch, via="test")
-    frozen = account_list(partner=partner).get(asset_id="USD", code="main")
+    at_fault, other = (partner, other_partner)
+    if frozen_side == "beta":
+        at_fault, other = other, at_fault
+    before = posted(at_fault, asset)
+    frozen = account_list(partner=at_fault).get(asset_id=asset, code="main")
     account_freeze(account=frozen, acting_user=admin_user, reason="test")
 
     batch = batch_settle(batch=batch, via="test")
     assert (batch.state, batch.failed_step) == ("failed", "settle")
-    failed = Obligation.objects.get(batch=batch, partner=partner, asset_id="USD")
-    assert (failed.status, failed.error_code) == ("failed", "account_frozen")
-    assert posted(partner, "USD") == 1_000_000  # nothing of alpha's moved
-    assert posted(other_partner, "USD") == 7_000  # beta's side posted on its own
+    mine = Obligation.objects.filter(batch=batch, partner=at_fault)
+    assert set(mine.values_list("status", "error_code")) == {("failed", "account_frozen")}
+    assert set(
+        Obligation.objects.filter(batch=batch, partner=other).values_list("status", flat=True)
+    ) == {"posted"}
+    assert posted(at_fault, asset) == before  # nothing of the partner at fault moved
+    assert posted(other, receives) == (7_000 if receives == "USD" else 7)  # what it got
 
     account_unfreeze(account=frozen, acting_user=admin_user, reason="test")
     batch = batch_settle(batch=batch, via="retry")
     assert batch.state == "settled"
-    assert posted(partner, "USD") == 993_000
+    assert (posted(partner, "USD"), posted(other_partner, "ACME")) == (993_000, 93)
     assert transfers_in_batch(batch_id=batch.pk).count() == 4
     assert [e.to_state for e in batch.events.order_by("id")] == [
         "closed",

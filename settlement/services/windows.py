@@ -21,6 +21,7 @@ from django.utils import timezone
 from settlement.errors import BatchStateConflict
 from settlement.models import SettlementBatch, StepRun
 from settlement.states import batch_state_set
+from trading.services.settlement import trades_unbatched_adopt
 
 S = SettlementBatch.State
 
@@ -99,7 +100,8 @@ def batch_close(
     *, batch: SettlementBatch | None = None, via: str, acting_user=None, now=None
 ) -> SettlementBatch:
     """Close `batch` (default: the open one) and open the next, in one transaction. Closing
-    a batch that is closed already returns it unchanged (safe to run twice)."""
+    a batch that is closed already returns it unchanged (safe to run twice). Trades that
+    carry no batch (written before settlement existed) are taken into the closing one."""
     with transaction.atomic():
         _window_lock(shared=False)  # waits for every trade transaction stamped before us
         target = batch or batch_open_ensure(now=now)
@@ -107,7 +109,15 @@ def batch_close(
         if target.state != S.OPEN:
             return target
         now = now or timezone.now()
-        batch_state_set(target, to=S.CLOSED, via=via, acting_user=acting_user, now=now)
+        adopted = trades_unbatched_adopt(batch_id=target.pk)
+        batch_state_set(
+            target,
+            to=S.CLOSED,
+            via=via,
+            acting_user=acting_user,
+            now=now,
+            details={"adopted_unbatched_trades": adopted} if adopted else None,
+        )
         StepRun.objects.create(
             batch=target,
             step=StepRun.Step.CLOSE,

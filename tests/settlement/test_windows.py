@@ -78,3 +78,18 @@ def test_the_database_refuses_to_change_or_delete_a_batch_event():
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         type(event).objects.filter(pk=event.pk).delete()
     assert batch.events.get().reason == ""
+
+
+def test_a_trade_written_before_settlement_existed_is_taken_into_the_next_close(
+    partner, other_partner, acme, fund
+):
+    fund(partner, "USD", 1_000_000)
+    fund(other_partner, "ACME", 100)
+    place(partner, acme, cid="b1", side="buy", price=1000, quantity=2)
+    place(other_partner, acme, cid="s1", side="sell", price=1000, quantity=2)
+    Trade.objects.update(settlement_batch_id=None)  # as a database from before this app
+
+    closed = batch_close(batch=batch_open_ensure(), via="test")
+
+    assert Trade.objects.get().settlement_batch_id == closed.pk
+    assert closed.events.get().details == {"adopted_unbatched_trades": 1}

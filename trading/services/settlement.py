@@ -1,6 +1,7 @@
-"""What settlement asks of trading when it releases what a batch's fills held: the orders
-locked (orders before ledger accounts, the order every trading write keeps) with their open
-holds, and each order's `hold_id` moved to the hold that keeps the rest."""
+"""What settlement asks of trading: trades written before settlement stamped them adopted
+into a batch; when it releases what a batch's fills held, the orders locked (orders before
+ledger accounts, the order every trading write keeps) with their open holds, and each
+order's `hold_id` moved to the hold that keeps the rest."""
 
 import uuid
 
@@ -8,7 +9,15 @@ from django.db import connection
 
 from ledger.models import Transfer
 from ledger.selectors import holds_by_origin
-from trading.models import Order
+from trading.models import Order, Trade
+
+
+def trades_unbatched_adopt(*, batch_id) -> int:
+    """Stamp every trade that has no settlement batch (written before settlement was
+    installed) with `batch_id`; returns how many."""
+    return Trade.objects.filter(settlement_batch_id__isnull=True).update(
+        settlement_batch_id=batch_id
+    )
 
 
 def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, Transfer | None]:

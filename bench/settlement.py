@@ -37,37 +37,18 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The scratch database helpers of the ledger's benchmark (this folder is on sys.path).
+from ledger_transfers import database_recreate, database_urls  # noqa: E402
+
 DATABASE = "clearhouse_bench_settlement"
 ORDERS_PER_SIDE = 20
 CLEARING_RATIO_TARGET = 3.0
 RECONCILE_TARGET_SECONDS = 5.0
-
-
-def database_urls() -> tuple[str, str]:
-    url = os.environ.get("DATABASE_URL", "")
-    if urlsplit(url).scheme.split("+")[0] not in ("postgres", "postgresql", "pgsql"):
-        sys.exit("bench/settlement.py needs PostgreSQL: set DATABASE_URL.")
-    parts = urlsplit(url)
-    return (
-        urlunsplit(parts._replace(path=f"/{DATABASE}")),
-        urlunsplit(parts._replace(scheme="postgresql", path="/postgres")),
-    )
-
-
-def database_recreate(maintenance_url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(maintenance_url, autocommit=True) as conn:
-        name = sql.Identifier(DATABASE)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def step(text: str):
@@ -411,9 +392,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the settlement")
     args = parser.parse_args()
-    bench_url, maintenance_url = database_urls()
+    bench_url, maintenance_url = database_urls(DATABASE)
     started = step(f"scratch database {DATABASE}: drop, create, migrate")
-    database_recreate(maintenance_url)
+    database_recreate(maintenance_url, DATABASE)
     os.environ.update(
         DATABASE_URL=bench_url,
         DJANGO_SETTINGS_MODULE="config.settings",

@@ -30,9 +30,9 @@ def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, Transfer | None]:
     )
     holds = {
         hold.origin_ref: hold
-        for hold in holds_by_origin(origin=Transfer.Origin.ORDER).filter(
-            origin_ref__in=[str(order_id) for order_id in locked]
-        )
+        for hold in holds_by_origin(origin=Transfer.Origin.ORDER)
+        .filter(origin_ref__in=[str(order_id) for order_id in locked])
+        .only("id", "amount", "origin_ref")  # what a release needs: not the whole row
     }
     return {order_id: holds.get(str(order_id)) for order_id in locked}
 

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("ledger/", include("ledger.api.urls")),
     path("trading/", include("trading.api.urls")),
+    path("settlement/", include("settlement.api.urls")),
 ]
 api_v2 = api_v1
 

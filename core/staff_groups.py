@@ -69,6 +69,26 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "trading.trade": {"operations": VIEW, "risk": VIEW, "settlement": VIEW, "auditor": VIEW},
     "trading.matcherstate": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
+    # Settlement: its group runs batches, imports statements and resolves breaks
+    "settlement.settlementbatch": {
+        "operations": VIEW,
+        "risk": VIEW,
+        "settlement": ("view", "run"),
+        "auditor": VIEW,
+    },
+    "settlement.obligation": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
+    "settlement.bankstatement": {
+        "operations": VIEW,
+        "settlement": ("view", "import"),
+        "auditor": VIEW,
+    },
+    "settlement.statementline": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
+    "settlement.statementmatch": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
+    "settlement.break": {
+        "operations": VIEW,
+        "settlement": ("view", "resolve"),  # a correcting adjustment still needs four eyes
+        "auditor": VIEW,
+    },
     # Framework: login lockouts (operations lift them), schedules (superusers edit them)
     "axes.accessattempt": {"operations": ("view", "delete"), "auditor": VIEW},
     "axes.accesslog": {"operations": VIEW, "auditor": VIEW},

@@ -4,6 +4,7 @@ A partner sees its own accounts, and the transfers that touch one of them (as de
 credit). Anything else is "not found": existence is not disclosed.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -231,6 +232,19 @@ def holds_by_origin(
     if open_only:
         holds = holds.filter(status=Transfer.Status.PENDING)
     return holds.order_by("created_at", "id")
+
+
+def accounts_by_owner(*, partner_ids, assets, code: str = "main") -> dict[tuple, uuid.UUID]:
+    """{(partner id, asset): account id} of the partners' `code` accounts, one query."""
+    rows = Account.objects.filter(
+        partner_id__in=list(partner_ids), asset_id__in=list(assets), code=code
+    ).values_list("partner_id", "asset_id", "pk")
+    return {(partner, asset): pk for partner, asset, pk in rows}
+
+
+def transfers_in_batch(*, batch_id) -> QuerySet[Transfer]:
+    """The transfers one call recorded under its batch id (ledger_apply's `batch_id`)."""
+    return Transfer.objects.filter(batch_id=batch_id)
 
 
 def hold_current(*, hold_id) -> Transfer:

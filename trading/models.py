@@ -192,6 +192,8 @@ class Trade(models.Model):
                 condition=Q(settlement_batch_id__isnull=True),
                 name="trade_unsettled",
             ),
+            # Clearing reads a settlement batch's trades (settlement.services.clearing).
+            models.Index(fields=["settlement_batch_id"], name="trade_settlement_batch"),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from ledger.selectors import account_balance, account_list, assets_by_code, hold
 from trading.errors import InstrumentNotFound, OrderNotFound
 from trading.models import Instrument, Order, Trade
 from trading.services.states import ORDER_OPEN_STATUSES
+from trading.trade_batches import trade_batches_unsettled
 
 S = Order.Status
 BOOK_STATUSES = (S.ACCEPTED, S.PARTIALLY_FILLED)
@@ -95,7 +96,7 @@ def trade_list(*, partner) -> QuerySet[Trade]:
 class Position:
     instrument: Instrument
     settled: int  # base minor units in the partner's main account (posted)
-    unsettled_bought: int  # base minor units bought in trades not yet in a settlement batch
+    unsettled_bought: int  # base minor units bought in trades whose batch has not settled
     unsettled_sold: int
     open_buy: int  # remaining quantity of open orders
     open_sell: int
@@ -105,12 +106,14 @@ class Position:
 def position_list(*, partner) -> list[Position]:
     """One position per instrument."""
     accounts = {a.asset_id: a for a in account_list(partner=partner).filter(code="main")}
+    unsettled_batches = list(trade_batches_unsettled())
     positions = []
     for instrument in instrument_list():
         account = accounts.get(instrument.base_asset_id)
         settled = account_balance(account=account).posted if account else 0
         unsettled = Trade.objects.filter(
-            instrument=instrument, settlement_batch_id__isnull=True
+            Q(settlement_batch_id__isnull=True) | Q(settlement_batch_id__in=unsettled_batches),
+            instrument=instrument,
         ).aggregate(
             bought=Sum("quantity", filter=Q(buy_order__partner=partner)),
             sold=Sum("quantity", filter=Q(sell_order__partner=partner)),

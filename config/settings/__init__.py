@@ -156,6 +156,12 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
     "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
     "trading-holds-release": {"task": "trading.tasks.trading_holds_release", "schedule": 30.0},
+    # Closes the open batch once its cutoff (SETTLEMENT_CUTOFF, business time) has passed.
+    "settlement-close": {"task": "settlement.tasks.settlement_close_due", "schedule": 60.0},
+    "settlement-advance": {
+        "task": "settlement.tasks.settlement_batches_advance",
+        "schedule": timedelta(minutes=5),
+    },
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 
@@ -166,6 +172,15 @@ TRADING_MAX_UNMATCHED = env.int("TRADING_MAX_UNMATCHED", default=5000)
 TRADING_MATCHER_SILENT_SECONDS = env.int("TRADING_MATCHER_SILENT_SECONDS", default=5)
 # Embedded default: with no broker, order entry matches inline before the POST returns.
 TRADING_MATCH_INLINE = env.bool("TRADING_MATCH_INLINE", default=CELERY_TASK_ALWAYS_EAGER)
+
+# --- Settlement ---------------------------------------------------------------------------
+# When the day's batch closes (business time, HH:MM); trades after it go to the next day's.
+SETTLEMENT_CUTOFF = env.str("SETTLEMENT_CUTOFF", default="18:00")
+# A pause between partners while a batch settles (leaves the database to the day's trading).
+SETTLEMENT_PARTNER_PAUSE_MS = env.int("SETTLEMENT_PARTNER_PAUSE_MS", default=0)
+# Reconciliation tolerances: how far a bank line may differ from its ledger transfer.
+SETTLEMENT_MATCH_AMOUNT_TOLERANCE = env.int("SETTLEMENT_MATCH_AMOUNT_TOLERANCE", default=100)
+SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS = env.int("SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS", default=2)
 
 # --- Time ---------------------------------------------------------------------------------
 USE_TZ = True

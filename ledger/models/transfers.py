@@ -92,7 +92,11 @@ class Transfer(models.Model):
     origin_ref = models.CharField(
         max_length=64, blank=True, default="", help_text="The origin's own id, e.g. the order's."
     )
-    batch_id = models.UUIDField(null=True, blank=True, help_text="Linked transfers share it.")
+    batch_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="Linked transfers share it (the caller's batch id, when it chose one).",
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     created_by = models.ForeignKey(
@@ -156,6 +160,9 @@ class Transfer(models.Model):
                 fields=["origin", "origin_ref"],
                 condition=~Q(origin_ref=""),
                 name="transfer_origin_ref",
+            ),
+            models.Index(  # a caller's batch (a settlement batch) listed from the ledger
+                fields=["batch_id"], condition=Q(batch_id__isnull=False), name="transfer_batch"
             ),
         ]
         permissions = [("reverse_transfer", "Can propose a transfer's reversal")]

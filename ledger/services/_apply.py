@@ -98,6 +98,7 @@ def apply_once(
     acting_user,
     origin: str,
     batch: bool,
+    batch_id: uuid.UUID | None = None,
 ) -> tuple[list[BatchItemResult], list[_holdops.HoldChange]]:
     """One transaction. Client ids are nearly always new, so the first pass does not look
     them up: a replayed id is refused by the unique key at the insert (or an item fails, and
@@ -118,6 +119,7 @@ def apply_once(
         acting_user=acting_user,
         origin=origin,
         batch=batch,
+        batch_id=batch_id,
     )
     if connection.in_atomic_block and not _client_ids(requests, operations):
         return _apply_locked(requests, operations, lookup=False, **arguments)
@@ -146,7 +148,7 @@ def _client_ids(requests, operations) -> bool:
 
 
 def _apply_locked(
-    requests, operations, *, holds, atomic, partner, acting_user, origin, batch, lookup
+    requests, operations, *, holds, atomic, partner, acting_user, origin, batch, lookup, batch_id
 ):
     account_ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
     for hold in holds.values():
@@ -169,7 +171,8 @@ def _apply_locked(
     client_ids = [r.id for r in requests if r.id is not None]
     existing = Transfer.objects.in_bulk(client_ids) if client_ids and lookup else {}
     looked_up = lookup or not client_ids
-    batch_id = uuid.uuid4() if batch and atomic and len(requests) > 1 else None
+    if batch_id is None and batch and atomic and len(requests) > 1:
+        batch_id = uuid.uuid4()
     partner_id = partner.pk if partner is not None else None
     results = []
     for index, request in enumerate(requests):
@@ -227,5 +230,8 @@ def write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> Non
         list(engine.touched.values()),
         [*TOTALS, "chain_head"],
     )
-    for pending in resolved:
-        Transfer.objects.filter(pk=pending.pk).update(status=pending.status)
+    by_status: dict[str, list] = {}
+    for pending in resolved:  # one UPDATE per new status, not one per hold
+        by_status.setdefault(pending.status, []).append(pending.pk)
+    for status, ids in by_status.items():
+        Transfer.objects.filter(pk__in=ids).update(status=status)

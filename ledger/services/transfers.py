@@ -89,6 +89,7 @@ def ledger_apply(
     transfers: list[TransferRequest] = (),
     hold_operations: list[HoldOperation] = (),
     acting_user=None,
+    batch_id=None,
 ) -> LedgerApplied:
     """New transfers and hold operations (post, void, shrink: ledger.services.HoldOperation)
     together, all or nothing, in one transaction that locks every touched account once, in
@@ -97,7 +98,9 @@ def ledger_apply(
     (InsufficientFunds, PendingAlreadyResolved, HoldOwnedElsewhere...) and nothing is
     applied. Every transfer records `origin`; an origin outside RELEASES_ANY_HOLD touches
     only the holds it placed. Client ids make the whole call safe to retry: the same call
-    again returns what the first made (`replayed` set on each item)."""
+    again returns what the first made (`replayed` set on each item). `batch_id` (the
+    caller's, e.g. a settlement batch's id) is recorded on every new transfer, so the
+    caller's batch can be listed from the ledger's side (ledger.selectors.transfers_in_batch)."""
     results, changes = _apply.apply(
         list(transfers),
         list(hold_operations),
@@ -106,5 +109,6 @@ def ledger_apply(
         acting_user=acting_user,
         origin=origin,
         batch=False,
+        batch_id=batch_id,
     )
     return LedgerApplied(transfers=results, holds=changes)

@@ -58,9 +58,36 @@ def alpha_resources(partner, alpha_usd, fund, settings):  # noqa: F811 - fixture
         price=1000,
         quantity=1,
     ).order
+    batch = _batch_alpha_takes_part_in(partner, acme, fund)
     return {
+        "batch_id": batch.pk,
         "account_id": alpha_usd.pk,
         "transfer_id": pending.pk,
         "order_id": order.pk,
         "symbol": acme.symbol.replace("/", "-"),
     }
+
+
+def _batch_alpha_takes_part_in(partner, acme, fund):  # noqa: F811 - the fixture, passed on
+    """A cleared settlement batch with a trade of alpha's: it buys 1 ACME at 10.01 (above its
+    resting 10.00 bid, so the resting order stays as it is) from another partner."""
+    from core.services import partner_create
+    from ledger.services import account_open
+    from settlement.services.clearing import batch_clear
+    from settlement.services.windows import batch_close, batch_open_ensure
+    from trading.services.orders import order_place
+
+    seller = partner_create(slug="contract-seller", name="Contract Seller")
+    fund(account_open(partner=seller, asset="ACME"), 10)
+    for who, side, cid in ((partner, "buy", "alpha-settling"), (seller, "sell", "seller-1")):
+        order_place(
+            partner=who,
+            instrument=acme,
+            client_order_id=cid,
+            side=side,
+            type="limit",
+            time_in_force="gtc",
+            price=1001,
+            quantity=1,
+        )
+    return batch_clear(batch=batch_close(batch=batch_open_ensure(), via="test"), via="test")

@@ -7,6 +7,7 @@ admin's own URLs, and every action; what a superuser can do there is the ceiling
 decides the rest. A model, URL or action added without its rights fails here.
 """
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,68 @@ def _matcher_state():
     return MatcherState.objects.create(instrument=_instrument(), heartbeat_at=timezone.now())
 
 
+def _statement():
+    from settlement.models import BankStatement
+
+    bank = house_accounts_ensure(asset="USD")["settlement_bank"]
+    return BankStatement.objects.create(
+        account=bank,
+        format="csv",
+        statement_ref="probe-1",
+        digest="0" * 64,
+        opening_balance=0,
+        closing_balance=100,
+        period_start=timezone.now().date(),
+        period_end=timezone.now().date(),
+        line_count=1,
+        imported_at=timezone.now(),
+    )
+
+
+def _statement_line():
+    from settlement.models import StatementLine
+
+    return StatementLine.objects.create(
+        statement=_statement(), line_no=1, value_date=timezone.now().date(), amount=100
+    )
+
+
+def _settlement(label: str):
+    """A row of each settlement model: the open batch, an obligation in it, a statement
+    with a line, a match and a break."""
+    from settlement import models
+    from settlement.services.windows import batch_open_ensure
+
+    if label == "settlement.settlementbatch":
+        return batch_open_ensure()
+    if label == "settlement.obligation":
+        return models.Obligation.objects.create(
+            batch=batch_open_ensure(),
+            partner=partner_create(slug="owing", name="Owing"),
+            asset_id="USD",
+            net_amount=-100,
+            paid_gross=100,
+            received_gross=0,
+            legs=1,
+        )
+    if label == "settlement.bankstatement":
+        return _statement()
+    if label == "settlement.statementline":
+        return _statement_line()
+    if label == "settlement.statementmatch":
+        return models.StatementMatch.objects.create(
+            statement=_statement(), kind="manual", created_at=timezone.now()
+        )
+    line = _statement_line()
+    return models.Break.objects.create(
+        statement=line.statement,
+        kind="bank_only",
+        line=line,
+        amount=line.amount,
+        value_date=line.value_date,
+    )
+
+
 def _make(label: str, boss: User):
     """An instance of `label` for the walk (a model in the console without a maker here
     fails the walk: add one)."""
@@ -261,6 +324,17 @@ def _make(label: str, boss: User):
         "trading.order": lambda: _order(),
         "trading.trade": _trade,
         "trading.matcherstate": _matcher_state,
+        **{
+            f"settlement.{name}": functools.partial(_settlement, f"settlement.{name}")
+            for name in (
+                "settlementbatch",
+                "obligation",
+                "bankstatement",
+                "statementline",
+                "statementmatch",
+                "break",
+            )
+        },
     }
     assert label in makers, f"tests/core/test_role_matrix.py: add a maker for {label}"
     return makers[label]()

@@ -445,3 +445,31 @@ def test_the_checker_finds_an_event_that_names_the_wrong_change(funded):
     assert _clean()
     HoldEvent.objects.filter(hold=hold).update(hold=other)  # tampered
     assert "hold_event" in {v["check"] for v in ledger_invariants_violations()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_many_callback_gets_a_deliverys_events_at_once_and_a_failure_keeps_them_all(
+    alpha_usd, beta_usd, fund
+):
+    from ledger.hooks import hold_events_deliver
+    from ledger.models import HoldEvent
+
+    fund(alpha_usd, 10_000)
+    batches, broken = [], [True]
+
+    def many(changes):
+        if broken[0]:
+            raise RuntimeError("down")
+        batches.append([c.hold_id for c in changes])
+
+    hold_changed.register(origin=ORDER, callback=many, batch=True)
+    try:
+        holds = [_order_hold(alpha_usd, beta_usd, 100, ref=f"ord-m{n}") for n in range(3)]
+        voids = [HoldOperation(pending_id=h.pk, action=HoldOperation.VOID) for h in holds]
+        ledger_apply(origin=ORDER, hold_operations=voids)
+        assert batches == [] and HoldEvent.objects.filter(delivered_at__isnull=True).count() == 3
+        broken[0] = False
+        assert hold_events_deliver() == 3
+        assert batches == [[h.pk for h in holds]]  # one call, in order
+    finally:
+        hold_changed.unregister(origin=ORDER, callback=many)

@@ -16,6 +16,7 @@ from django.db import connection
 
 from trading.matching.book import BatchOutcome, OrderProgress
 from trading.models import Order, Trade
+from trading.trade_batches import trade_batch_for_new_trades
 
 
 class BatchConflict(Exception):
@@ -31,10 +32,11 @@ def outcome_write(outcome: BatchOutcome, *, instrument_id: int, now) -> None:
             raise BatchConflict(f"{len(orders) - updated} order rows changed under the batch")
     if outcome.trades:
         insert = _trades_insert_postgres if connection.vendor == "postgresql" else _trades_insert
-        insert(outcome.trades, instrument_id=instrument_id, now=now)
+        batch_id = trade_batch_for_new_trades()  # in this transaction: see trading.trade_batches
+        insert(outcome.trades, instrument_id=instrument_id, now=now, batch_id=batch_id)
 
 
-def _trades_insert(trades, *, instrument_id: int, now) -> None:
+def _trades_insert(trades, *, instrument_id: int, now, batch_id) -> None:
     Trade.objects.bulk_create(
         [
             Trade(
@@ -47,6 +49,7 @@ def _trades_insert(trades, *, instrument_id: int, now) -> None:
                 aggressor_side=trade.aggressor_side,
                 sequence=trade.sequence,
                 executed_at=now,
+                settlement_batch_id=batch_id,
             )
             for trade in trades
         ]
@@ -55,14 +58,14 @@ def _trades_insert(trades, *, instrument_id: int, now) -> None:
 
 _INSERT_SQL = f"""
 INSERT INTO {Trade._meta.db_table} (id, instrument_id, buy_order_id, sell_order_id, price,
-    quantity, aggressor_side, sequence, executed_at)
-SELECT t.id, %s, t.buy, t.sell, t.price, t.quantity, t.side, t.sequence, %s
+    quantity, aggressor_side, sequence, executed_at, settlement_batch_id)
+SELECT t.id, %s, t.buy, t.sell, t.price, t.quantity, t.side, t.sequence, %s, %s::uuid
 FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[], %s::varchar[],
             %s::bigint[]) AS t(id, buy, sell, price, quantity, side, sequence)
 """
 
 
-def _trades_insert_postgres(trades, *, instrument_id: int, now) -> None:
+def _trades_insert_postgres(trades, *, instrument_id: int, now, batch_id) -> None:
     """One statement, an array per column (500 model instances cost a quarter of a batch)."""
     columns = [
         [trade_id(instrument_id, trade.sequence) for trade in trades],
@@ -74,7 +77,7 @@ def _trades_insert_postgres(trades, *, instrument_id: int, now) -> None:
         [trade.sequence for trade in trades],
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, [instrument_id, now, *columns])
+        cursor.execute(_INSERT_SQL, [instrument_id, now, batch_id, *columns])
 
 
 TRADE_ID_NAMESPACE = uuid.UUID("0c6b1f5e-3d4a-4a8e-9f61-2b7d8c5e9a10")

@@ -1,0 +1,46 @@
+"""What settlement's set-based SQL needs to say differently on PostgreSQL and SQLite."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+
+
+def postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def db_uuid(value):
+    """A UUID as the database column holds it (SQLite: 32 hex digits)."""
+    return value if postgres() else value.hex
+
+
+def days_between(a: str, b: str) -> str:
+    """abs(a - b) in whole days, for two date expressions."""
+    if postgres():
+        return f"abs({a} - {b})"
+    return f"abs(CAST(julianday({a}) - julianday({b}) AS INTEGER))"
+
+
+def date_of(timestamp: str) -> str:
+    """The business date of a timestamp column; takes one parameter, zone_param()."""
+    if postgres():
+        return f"({timestamp} AT TIME ZONE %s)::date"
+    return f"date({timestamp}, %s)"
+
+
+def zone_param() -> str:
+    """PostgreSQL: the zone's name. SQLite (the embedded default, no zone database): the
+    zone's offset now, as a date() modifier."""
+    zone = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+    if postgres():
+        return settings.BUSINESS_TIME_ZONE
+    offset = datetime.now(zone).utcoffset() or timedelta(0)
+    return f"{int(offset.total_seconds() // 60):+d} minutes"
+
+
+def temp_table(name: str, select: str) -> str:
+    if postgres():
+        return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}"
+    return f"CREATE TEMP TABLE {name} AS {select}"

@@ -1,0 +1,53 @@
+"""What settlement asks of trading: trades written before settlement stamped them adopted
+into a batch; when it releases what a batch's fills held, the orders locked (orders before
+ledger accounts, the order every trading write keeps) with their open holds, and each
+order's `hold_id` moved to the hold that keeps the rest."""
+
+import uuid
+
+from django.db import connection
+
+from ledger.models import Transfer
+from ledger.selectors import holds_by_origin
+from trading.models import Order, Trade
+
+
+def trades_unbatched_adopt(*, batch_id) -> int:
+    """Stamp every trade that has no settlement batch (written before settlement was
+    installed) with `batch_id`; returns how many."""
+    return Trade.objects.filter(settlement_batch_id__isnull=True).update(
+        settlement_batch_id=batch_id
+    )
+
+
+def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, Transfer | None]:
+    """Lock the orders (id order) and return each one's open hold (None: nothing held)."""
+    locked = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=order_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    holds = {
+        hold.origin_ref: hold
+        for hold in holds_by_origin(origin=Transfer.Origin.ORDER)
+        .filter(origin_ref__in=[str(order_id) for order_id in locked])
+        .only("id", "amount", "origin_ref")  # what a release needs: not the whole row
+    }
+    return {order_id: holds.get(str(order_id)) for order_id in locked}
+
+
+def order_holds_moved(*, moved: dict[uuid.UUID, uuid.UUID]) -> None:
+    """Point each order's hold_id at its current hold (the successor after a shrink)."""
+    if not moved:
+        return
+    if connection.vendor != "postgresql":
+        for order_id, hold_id in moved.items():
+            Order.objects.filter(pk=order_id).update(hold_id=hold_id)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Order._meta.db_table} AS o SET hold_id = v.hold_id"
+            " FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, hold_id) WHERE o.id = v.id",
+            [list(moved), list(moved.values())],
+        )

@@ -146,10 +146,18 @@ def transfers_in_status(queryset: QuerySet[Transfer], *, status: str, now=None):
     """Transfers whose status, as readers see it (Transfer.status_now), is `status`: a hold
     past its timeout is expired, not pending, before the expiry job has run."""
     now = now or timezone.now()
-    if status == Transfer.Status.PENDING:
+    S = Transfer.Status
+    risk_hold = Q(origin=Transfer.Origin.RISK, kind=Transfer.Kind.PENDING)
+    if status == S.HELD:
+        return queryset.filter(risk_hold, status=S.PENDING)
+    if status == S.REJECTED:
+        return queryset.filter(risk_hold, status=S.VOIDED)
+    if status in (S.PENDING, S.VOIDED):
+        queryset = queryset.exclude(risk_hold)
+    if status == S.PENDING:
         return queryset.filter(status=status).exclude(expires_at__lte=now)
-    if status == Transfer.Status.EXPIRED:
-        lapsed = Q(status=Transfer.Status.PENDING, expires_at__lte=now)
+    if status == S.EXPIRED:
+        lapsed = Q(status=S.PENDING, expires_at__lte=now)
         return queryset.filter(Q(status=status) | lapsed)
     return queryset.filter(status=status)
 

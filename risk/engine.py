@@ -134,9 +134,15 @@ def _control_refuses(control, facts, credit_today, last_trade_price) -> tuple[st
         # No short selling: a sell can only reduce a position, a buy only grow one.
         return ("reduce_only" if facts["side"] == "buy" else "", {"side": facts["side"]})
     if kind == "max_quantity":
-        return ("max_quantity" if facts["quantity"] > limit else "", {"quantity": facts["quantity"]})
+        return (
+            "max_quantity" if facts["quantity"] > limit else "",
+            {"quantity": facts["quantity"]},
+        )
     if kind == "max_notional":
-        return ("max_notional" if facts["notional"] > limit else "", {"notional": facts["notional"]})
+        return (
+            "max_notional" if facts["notional"] > limit else "",
+            {"notional": facts["notional"]},
+        )
     if kind == "order_rate":
         count = facts["vel_partner_count_1m"]
         return ("order_rate" if count > limit else "", {"vel_partner_count_1m": count})

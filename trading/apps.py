@@ -7,11 +7,13 @@ class TradingConfig(AppConfig):
     def ready(self):
         from ledger.hooks import hold_changed
         from ledger.models import Transfer
-        from trading.services import holds  # noqa: F401 (declares the clearing house account)
         from risk.hooks import held_subjects, reference_prices
+        from trading.services import holds  # noqa: F401 (declares the clearing house account)
         from trading.services.hold_events import order_hold_changed
         from trading.services.review import last_trade_price, order_held_approve, order_held_reject
 
         hold_changed.register(origin=Transfer.Origin.ORDER, callback=order_hold_changed)
-        held_subjects.register(subject="order", approve=order_held_approve, reject=order_held_reject)
+        held_subjects.register(
+            subject="order", approve=order_held_approve, reject=order_held_reject
+        )
         reference_prices.register(last_trade_price)

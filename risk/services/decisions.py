@@ -49,7 +49,9 @@ def decision_make(
     facts["partner_lists"] = snapshot.lists_of(partner.slug)
     if subject == Subject.TRANSFER:
         facts["counterparty_lists"] = snapshot.lists_of(facts["counterparty"])
-        facts["reference_lists"] = snapshot.lists_of(facts["reference"]) if facts["reference"] else []
+        facts["reference_lists"] = (
+            snapshot.lists_of(facts["reference"]) if facts["reference"] else []
+        )
     evaluation = Evaluation()
     if subject == Subject.ORDER and snapshot.controls:
         symbol = facts["instrument"]

@@ -51,7 +51,9 @@ def review_note(*, case: ReviewCase, acting_user, note: str) -> ReviewCase:
         stamp = timezone.now().strftime("%Y-%m-%d %H:%M UTC")
         locked.notes = f"{locked.notes}\n[{stamp} {acting_user}] {note}".strip()
         locked.save(update_fields=["notes"])
-        audit_record(actor=acting_user, action="risk.case_noted", target=locked, after={"note": note})
+        audit_record(
+            actor=acting_user, action="risk.case_noted", target=locked, after={"note": note}
+        )
         return locked
 
 

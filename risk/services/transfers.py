@@ -66,7 +66,10 @@ def _replay(request, *, partner, acting_user, origin) -> TransferSubmitted:
         held = result.transfer.status == Transfer.Status.PENDING
         return TransferSubmitted(transfer=result.transfer, replayed=True, held=held)
     result = transfer_apply(
-        request=request, partner=partner, acting_user=acting_user, origin=Transfer.Origin.PARTNER_API
+        request=request,
+        partner=partner,
+        acting_user=acting_user,
+        origin=Transfer.Origin.PARTNER_API,
     )
     return TransferSubmitted(transfer=result.transfer, replayed=result.replayed)
 

@@ -23,7 +23,6 @@ from ledger.models import Transfer
 from ledger.posting import TRANSFER_CODE_PATTERN, TransferRequest
 from ledger.selectors import account_ids, assets_by_code
 
-
 # Origins whose transfers carry what the partner sent: its own, and the hold risk placed
 # for the transfer it asked for.
 _PARTNERS_OWN = (Transfer.Origin.PARTNER_API, Transfer.Origin.RISK)

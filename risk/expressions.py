@@ -3,7 +3,8 @@ implementation; no eval, and the only thing an expression can reach is the dict 
 
 What is refused at save: a syntax error (with line:column), an identifier outside the
 subject's facts schema, field access (facts are flat), a function outside
-ALLOWED_FUNCTIONS, comprehension macros (their nesting is where an expression's cost could explode), and anything too long or too deep.
+ALLOWED_FUNCTIONS, comprehension macros (their nesting is where an expression's cost
+could explode), and anything too long or too deep.
 """
 
 import re

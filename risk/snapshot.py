@@ -10,12 +10,10 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
-
 from risk.engine import EMPTY_BOOKS, CompiledRule, ControlSpec, RuleBook
 from risk.expressions import ExpressionInvalid, expression_compile
 from risk.models import ConfigStamp, Control, RiskListEntry, Rule, RuleSet
-from risk.velocity import CONFIG_KEY
+from risk.velocity import velocity_store
 
 RELOAD_POLL_SECONDS = 1.0
 
@@ -44,14 +42,14 @@ def snapshot_current(token: str | None) -> Snapshot:
     now = time.monotonic()
     if token is None:  # not in the cache (flushed, or a change not yet committed)
         token = config_token_stored()
-        cache.add(CONFIG_KEY, token, None)
+        velocity_store().token_add(token)
         _state["polled"] = now
     elif now - _state["polled"] > RELOAD_POLL_SECONDS:
         _state["polled"] = now
         stored = config_token_stored()
         if stored != token:  # the cache missed a change: put it right for everyone
             token = stored
-            cache.set(CONFIG_KEY, token, None)
+            velocity_store().token_set(token)
     current = _state["snapshot"]
     if current is not None and current.token == token:
         return current

@@ -133,10 +133,23 @@ class RedisVelocity:
             reading.facts.update(_facts(scope, [n1, n60, n24], [s1, s60, s24]))
         return reading
 
-    def write(self, buckets: dict[str, dict[str, int]], *, clear_prefix: str) -> None:
-        """Replace every bucket under the prefix with `buckets` ({key: {field: value}})."""
-        pattern = self._key(clear_prefix) + "*"
-        doomed = list(self.client.scan_iter(match=pattern, count=1000))
+    # The config token, as a plain string (Django's cache would pickle it; the script reads it).
+    def token_set(self, token: str) -> None:
+        self.client.set(self._key(CONFIG_KEY), token)
+
+    def token_add(self, token: str) -> None:
+        self.client.set(self._key(CONFIG_KEY), token, nx=True)
+
+    def token_forget(self) -> None:
+        self.client.delete(self._key(CONFIG_KEY))
+
+    def write(self, buckets: dict[str, dict[str, int]]) -> None:
+        """Replace every velocity bucket and credit counter with `buckets`."""
+        doomed = [
+            key
+            for prefix in ("risk:v:", "risk:credit:")
+            for key in self.client.scan_iter(match=self._key(prefix) + "*", count=1000)
+        ]
         pipe = self.client.pipeline(transaction=True)
         if doomed:
             pipe.delete(*doomed)
@@ -180,7 +193,16 @@ class CacheVelocity:
             reading.facts.update(_facts(scope, counts, sums))
         return reading
 
-    def write(self, buckets: dict[str, dict[str, int]], *, clear_prefix: str) -> None:
+    def token_set(self, token: str) -> None:
+        cache.set(CONFIG_KEY, token, None)
+
+    def token_add(self, token: str) -> None:
+        cache.add(CONFIG_KEY, token, None)
+
+    def token_forget(self) -> None:
+        cache.delete(CONFIG_KEY)
+
+    def write(self, buckets: dict[str, dict[str, int]]) -> None:
         # Local memory cannot be scanned: the rebuild overwrites the buckets it computes.
         for key, fields in buckets.items():
             if ":credit:" in key:

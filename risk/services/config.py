@@ -4,7 +4,6 @@ decision (risk.snapshot)."""
 
 import uuid
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -13,7 +12,7 @@ from core.services import audit_record
 from risk.errors import ReviewCaseConflict
 from risk.expressions import ExpressionInvalid, expression_compile
 from risk.models import ConfigStamp, Rule, RuleSet, RuleSetVersion
-from risk.velocity import CONFIG_KEY
+from risk.velocity import velocity_store
 
 
 def config_changed() -> str:
@@ -22,8 +21,9 @@ def config_changed() -> str:
     database's token, which is still the old one until the change is visible."""
     token = uuid.uuid4().hex
     ConfigStamp.objects.update_or_create(pk=1, defaults={"token": token})
-    cache.delete(CONFIG_KEY)
-    transaction.on_commit(lambda: cache.set(CONFIG_KEY, token, None))
+    store = velocity_store()
+    store.token_forget()
+    transaction.on_commit(lambda: store.token_set(token))
     return token
 
 

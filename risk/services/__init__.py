@@ -6,6 +6,8 @@ config (rule sets, drafts, publishing, the config token), review (the queue)."""
 
 from risk.services.config import (
     config_changed,
+    config_delete,
+    config_save,
     rule_check,
     rule_save,
     rule_set_draft,
@@ -21,6 +23,8 @@ __all__ = [
     "Decision",
     "TransferSubmitted",
     "config_changed",
+    "config_delete",
+    "config_save",
     "decision_make",
     "order_decision",
     "order_rejection",

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from core.services import audit_record
+from core.services import audit_record, audited_delete, audited_save
 from risk.errors import ReviewCaseConflict
 from risk.expressions import ExpressionInvalid, expression_compile
 from risk.models import ConfigStamp, Rule, RuleSet, RuleSetVersion
@@ -125,3 +125,18 @@ def rule_set_publish(*, version: RuleSetVersion, acting_user=None) -> RuleSetVer
         )
         config_changed()
     return locked
+
+
+def config_save(*, instance, acting_user=None):
+    """Save a list, list entry or control from the console: audited, and live everywhere on
+    the next decision."""
+    with transaction.atomic():
+        audited_save(instance=instance, acting_user=acting_user)
+        config_changed()
+    return instance
+
+
+def config_delete(*, instance, acting_user=None) -> None:
+    with transaction.atomic():
+        audited_delete(instance=instance, acting_user=acting_user)
+        config_changed()

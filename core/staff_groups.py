@@ -69,6 +69,32 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "trading.trade": {"operations": VIEW, "risk": VIEW, "settlement": VIEW, "auditor": VIEW},
     "trading.matcherstate": {"operations": VIEW, "settlement": VIEW, "auditor": VIEW},
+    # Risk: the risk group writes the rules, lists and controls and works the queue;
+    # operations and auditors see it all, change none of it.
+    "risk.ruleset": {"operations": VIEW, "risk": ("view", "draft"), "auditor": VIEW},
+    "risk.rulesetversion": {
+        "operations": VIEW,
+        "risk": ("view", "change", "publish"),
+        "auditor": VIEW,
+    },
+    "risk.risklist": {
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.risklistentry": {  # edited inline on its list's page
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.control": {
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.decision": {"operations": VIEW, "risk": VIEW, "auditor": VIEW},
+    "risk.reviewcase": {"operations": VIEW, "risk": ("view", "work"), "auditor": VIEW},
+    "risk.riskevent": {"operations": VIEW, "risk": ("view", "acknowledge"), "auditor": VIEW},
     # Framework: login lockouts (operations lift them), schedules (superusers edit them)
     "axes.accessattempt": {"operations": ("view", "delete"), "auditor": VIEW},
     "axes.accesslog": {"operations": VIEW, "auditor": VIEW},

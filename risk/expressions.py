@@ -88,7 +88,8 @@ def expression_compile(*, source: str, subject: str) -> Compiled:
 def _short(message: str) -> str:
     # The parser's message: "Failed to parse expression '<all of it>': ERROR: <input>:1:9: ..."
     message = re.sub(r"^Failed to parse expression '.*?': ", "", message, count=1, flags=re.S)
-    return message.replace("<input>:", "line:column ")[:600]
+    message = re.sub(r"ERROR: <input>:(\d+):(\d+): ", r"line \1, column \2: ", message)
+    return message[:600]
 
 
 def _column(source: str, name: str) -> int:

@@ -23,7 +23,7 @@ class RuleSet(models.Model):
 
     class Meta:
         ordering = ["subject"]
-        permissions = [("publish_ruleset", "Can publish a rule set version")]
+        permissions = [("draft_ruleset", "Can start a draft of a rule set")]
 
     def __str__(self) -> str:
         return f"{self.subject} rules"
@@ -57,6 +57,7 @@ class RuleSetVersion(models.Model):
 
     class Meta:
         ordering = ["rule_set", "-number"]
+        permissions = [("publish_rulesetversion", "Can publish a rule set version (or roll back)")]
         constraints = [
             models.UniqueConstraint(fields=["rule_set", "number"], name="ruleset_version_number"),
             models.UniqueConstraint(

@@ -9,11 +9,12 @@ from risk.services.config import (
     config_delete,
     config_save,
     rule_check,
+    rule_delete,
     rule_save,
     rule_set_draft,
     rule_set_ensure,
     rule_set_publish,
-    rule_version_editable,
+    rule_set_thresholds_set,
 )
 from risk.services.decisions import Decision, decision_make, order_decision, transfer_decision
 from risk.services.review import review_approve, review_claim_next, review_note, review_reject
@@ -33,11 +34,12 @@ __all__ = [
     "review_note",
     "review_reject",
     "rule_check",
+    "rule_delete",
     "rule_save",
     "rule_set_draft",
     "rule_set_ensure",
     "rule_set_publish",
-    "rule_version_editable",
+    "rule_set_thresholds_set",
     "transfer_decision",
     "transfer_submit",
 ]

@@ -31,14 +31,17 @@ def rule_set_ensure(*, subject: str) -> RuleSet:
     return RuleSet.objects.get_or_create(subject=subject)[0]
 
 
-def rule_set_draft(*, rule_set: RuleSet, acting_user=None) -> RuleSetVersion:
-    """The set's draft, made from the live version (rules keep their rule_id) if none."""
+def rule_set_draft(
+    *, rule_set: RuleSet, source: RuleSetVersion | None = None, acting_user=None
+) -> RuleSetVersion:
+    """The set's draft; if it has none, a new one copied from `source` (default: the live
+    version), its rules keeping their rule_id."""
     with transaction.atomic():
         locked = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
         draft = locked.versions.filter(state=RuleSetVersion.State.DRAFT).first()
         if draft is not None:
             return draft
-        live = locked.live_version
+        live = source or locked.live_version
         number = (locked.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         draft = RuleSetVersion.objects.create(
             rule_set=locked,
@@ -89,9 +92,33 @@ def rule_save(*, rule: Rule, acting_user=None) -> Rule:
     return rule
 
 
-def rule_version_editable(version: RuleSetVersion) -> None:
-    if not version.is_draft:
-        raise ReviewCaseConflict("A published version cannot change: edit the draft.")
+def rule_delete(*, rule: Rule, acting_user=None) -> None:
+    with transaction.atomic():
+        version = RuleSetVersion.objects.select_for_update().get(pk=rule.version_id)
+        if not version.is_draft:
+            raise ReviewCaseConflict("A published version cannot change: edit the draft.")
+        audit_record(actor=acting_user, action="risk.rule_deleted", target=rule)
+        rule.delete()
+
+
+def rule_set_thresholds_set(
+    *, version: RuleSetVersion, review_threshold, reject_threshold, acting_user=None
+) -> RuleSetVersion:
+    with transaction.atomic():
+        locked = RuleSetVersion.objects.select_for_update().get(pk=version.pk)
+        if not locked.is_draft:
+            raise ReviewCaseConflict("A published version cannot change: edit the draft.")
+        before = {"review": locked.review_threshold, "reject": locked.reject_threshold}
+        locked.review_threshold, locked.reject_threshold = review_threshold, reject_threshold
+        locked.save(update_fields=["review_threshold", "reject_threshold"])
+        audit_record(
+            actor=acting_user,
+            action="risk.thresholds_changed",
+            target=locked,
+            before=before,
+            after={"review": review_threshold, "reject": reject_threshold},
+        )
+        return locked
 
 
 def rule_set_publish(*, version: RuleSetVersion, acting_user=None) -> RuleSetVersion:

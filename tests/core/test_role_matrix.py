@@ -7,6 +7,7 @@ admin's own URLs, and every action; what a superuser can do there is the ceiling
 decides the rest. A model, URL or action added without its rights fails here.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -210,6 +211,45 @@ def _matcher_state():
     return MatcherState.objects.create(instrument=_instrument(), heartbeat_at=timezone.now())
 
 
+def _risk(label: str):
+    """Risk's rows for the walk: a decision held for review, a version, a list, a control."""
+    from risk import models as risk
+    from risk.services import rule_set_draft, rule_set_ensure
+
+    partner = partner_create(slug="risky", name="Risky")
+    if label == "risk.ruleset":
+        return rule_set_ensure(subject="transfer")
+    if label == "risk.rulesetversion":
+        return rule_set_draft(rule_set=rule_set_ensure(subject="transfer"))
+    if label == "risk.risklist":
+        return risk.RiskList.objects.create(name="watch")
+    if label == "risk.control":
+        return risk.Control.objects.create(kind="kill_switch", partner=partner)
+    decision = risk.Decision.objects.create(
+        subject="transfer", subject_id=uuid.uuid4(), partner=partner, outcome="review"
+    )
+    if label == "risk.decision":
+        return decision
+    if label == "risk.reviewcase":
+        return risk.ReviewCase.objects.create(
+            decision=decision, subject="transfer", subject_id=decision.subject_id, partner=partner
+        )
+    return risk.RiskEvent.objects.create(
+        kind="daily_volume", partner=partner, subject="trade", subject_id=uuid.uuid4()
+    )
+
+
+RISK_MODELS = (
+    "risk.ruleset",
+    "risk.rulesetversion",
+    "risk.risklist",
+    "risk.control",
+    "risk.decision",
+    "risk.reviewcase",
+    "risk.riskevent",
+)
+
+
 def _make(label: str, boss: User):
     """An instance of `label` for the walk (a model in the console without a maker here
     fails the walk: add one)."""
@@ -261,6 +301,7 @@ def _make(label: str, boss: User):
         "trading.order": lambda: _order(),
         "trading.trade": _trade,
         "trading.matcherstate": _matcher_state,
+        **{model: (lambda m=model: _risk(m)) for model in RISK_MODELS},
     }
     assert label in makers, f"tests/core/test_role_matrix.py: add a maker for {label}"
     return makers[label]()

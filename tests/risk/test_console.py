@@ -175,3 +175,21 @@ def test_a_control_saved_in_the_console_is_audited(staff_client, partner):
     )
     control = Control.objects.get()
     assert AuditEvent.objects.filter(target_id=str(control.pk), action__endswith="created").exists()
+
+
+def test_seed_demo_publishes_the_demo_rules_once(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from risk.models import RuleSet
+
+    settings.DEMO_PASSWORD = "demo-password-for-tests"
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())
+    live = {
+        s.subject: sorted(s.live_version.rules.values_list("reason_code", flat=True))
+        for s in RuleSet.objects.select_related("live_version")
+    }
+    assert live == {"order": ["large_notional", "order_burst"], "transfer": ["large_transfer"]}
+    assert RuleSetVersion.objects.count() == 2

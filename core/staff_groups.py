@@ -93,6 +93,7 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "auditor": VIEW,
     },
     "risk.decision": {"operations": VIEW, "risk": VIEW, "auditor": VIEW},
+    "risk.backtest": {"operations": VIEW, "risk": VIEW, "auditor": VIEW},
     "risk.reviewcase": {"operations": VIEW, "risk": ("view", "work"), "auditor": VIEW},
     "risk.riskevent": {"operations": VIEW, "risk": ("view", "acknowledge"), "auditor": VIEW},
     # Framework: login lockouts (operations lift them), schedules (superusers edit them)

@@ -4,11 +4,11 @@ decisions and risk events (read only; events are acknowledged)."""
 import json
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from ledger.admin.base import run_each, timestamp
-from risk.models import Control, Decision, RiskEvent, RiskList, RiskListEntry
+from risk.models import Backtest, Control, Decision, RiskEvent, RiskList, RiskListEntry
 from risk.services import config_delete, config_save
 from risk.services.events import risk_event_acknowledge
 
@@ -200,4 +200,57 @@ class RiskEventAdmin(ReadOnlyAdmin):
             list(queryset),
             lambda e: risk_event_acknowledge(event=e, acting_user=request.user),
             done="Acknowledged",
+        )
+
+
+@admin.register(Backtest)
+class BacktestAdmin(ReadOnlyAdmin):
+    list_display = ("created", "version", "days", "state", "progress", "changed", "requested_by")
+    list_filter = ("state",)
+    list_select_related = ("version__rule_set", "requested_by")
+    fields = (
+        "version",
+        "days",
+        "state",
+        "progress",
+        "requested_by",
+        "created_at",
+        "finished_at",
+        "error",
+        "result_table",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="requested (UTC)", ordering="created_at")
+    def created(self, backtest):
+        return timestamp(backtest.created_at)
+
+    @admin.display(description="progress")
+    def progress(self, backtest):
+        return f"{backtest.done} / {backtest.total} decisions ({backtest.progress_percent}%)"
+
+    @admin.display(description="outcomes changed")
+    def changed(self, backtest):
+        return backtest.result.get("changed", "-")
+
+    @admin.display(description="result")
+    def result_table(self, backtest):
+        result = backtest.result
+        if not result:
+            return "running" if backtest.state == Backtest.State.RUNNING else "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r["reason"], r["name"], r["hits"]) for r in result["rules"]),
+        )
+        changes = format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", result["changes"].items())
+        return format_html(
+            "<p>Against live version: {}</p>"
+            "<table><tr><th>rule</th><th>name</th><th>would hit</th></tr>{}</table>"
+            "<p>Outcomes that would change ({} in all):</p>"
+            "<table><tr><th>live -> this version</th><th>subjects</th></tr>{}</table>",
+            f"v{result['against']}" if result["against"] else "none",
+            rows,
+            result["changed"],
+            changes,
         )

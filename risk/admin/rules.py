@@ -7,6 +7,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,7 +26,14 @@ from risk.services import (
     rule_set_publish,
     rule_set_thresholds_set,
 )
+from risk.services.backtest import backtest_request
 from risk.services.preview import version_preview
+
+
+class BacktestActionForm(helpers.ActionForm):
+    days = forms.IntegerField(
+        required=False, min_value=1, max_value=90, initial=7, label="Backtest over days:"
+    )
 
 
 class RuleForm(forms.ModelForm):
@@ -151,7 +159,8 @@ class RuleSetVersionAdmin(ConsoleModelAdmin):
     list_display = ("__str__", "state", "live", "rule_count", "published_at", "published_by")
     list_filter = ("rule_set", "state")
     list_select_related = ("rule_set", "published_by")
-    actions = ["publish"]
+    actions = ["publish", "backtest"]
+    action_form = BacktestActionForm
     url_rights = {"risk_rulesetversion_test": "view"}
     change_form_template = "admin/risk/rulesetversion/change_form.html"
 
@@ -229,6 +238,20 @@ class RuleSetVersionAdmin(ConsoleModelAdmin):
             lambda v: rule_set_publish(version=v, acting_user=request.user),
             done="Published",
         )
+
+    @admin.action(description="Backtest over the last N days of decisions", permissions=["change"])
+    def backtest(self, request, queryset):
+        try:
+            days = int(request.POST.get("days") or 7)
+        except ValueError:
+            days = 7
+        for version in queryset.select_related("rule_set"):
+            backtest = backtest_request(version=version, days=days, acting_user=request.user)
+            url = reverse("admin:risk_backtest_change", args=[backtest.pk])
+            messages.success(
+                request,
+                format_html('Backtest of {} queued: <a href="{}">its result</a>.', version, url),
+            )
 
     # --- The test box ---------------------------------------------------------------------
 

@@ -223,6 +223,10 @@ def _risk(label: str):
         return rule_set_draft(rule_set=rule_set_ensure(subject="transfer"))
     if label == "risk.risklist":
         return risk.RiskList.objects.create(name="watch")
+    if label == "risk.backtest":
+        return risk.Backtest.objects.create(
+            version=rule_set_draft(rule_set=rule_set_ensure(subject="order")), days=3
+        )
     if label == "risk.control":
         return risk.Control.objects.create(kind="kill_switch", partner=partner)
     decision = risk.Decision.objects.create(
@@ -247,6 +251,7 @@ RISK_MODELS = (
     "risk.decision",
     "risk.reviewcase",
     "risk.riskevent",
+    "risk.backtest",
 )
 
 

@@ -193,3 +193,65 @@ def test_seed_demo_publishes_the_demo_rules_once(settings):
     }
     assert live == {"order": ["large_notional", "order_burst"], "transfer": ["large_transfer"]}
     assert RuleSetVersion.objects.count() == 2
+
+
+def test_a_backtest_counts_hits_and_changed_outcomes_as_computed_by_hand(
+    staff_client, publish, django_capture_on_commit_callbacks
+):
+    """Six stored transfer decisions; live v1 reviews amount > 500; the draft reviews
+    amount > 300 and rejects the 'watch' list. By hand: amounts 100, 400, 600 and 700 (on
+    the list), 200 (on the list), 800 -> the > 300 rule hits 400, 600, 700, 800 (4), the
+    list rule hits 700, 200 (2); changes: 400 allow->review, 700 review->reject,
+    200 allow->reject."""
+    import uuid
+
+    from core.services import partner_create
+    from risk.models import Backtest, Decision
+
+    publish("transfer", {"reason_code": "big", "expression": "amount > 500", "outcome": "review"})
+    draft = rule_set_draft(rule_set=rule_set_ensure(subject="transfer"))
+    draft.rules.all().delete()
+    for i, (code, expression, outcome) in enumerate(
+        [("mid", "amount > 300", "review"), ("watch", "'watch' in partner_lists", "reject")]
+    ):
+        Rule.objects.create(
+            version=draft,
+            name=code,
+            reason_code=code,
+            expression=expression,
+            outcome=outcome,
+            position=i,
+        )
+    partner = partner_create(slug="bt", name="Bt")
+    for amount, lists in [
+        (100, []),
+        (400, []),
+        (600, []),
+        (700, ["watch"]),
+        (200, ["watch"]),
+        (800, []),
+    ]:
+        Decision.objects.create(
+            subject="transfer",
+            subject_id=uuid.uuid4(),
+            partner=partner,
+            outcome="allow",
+            facts={"amount": amount, "asset": "USD", "partner_lists": lists},
+        )
+    with django_capture_on_commit_callbacks(execute=True):  # the task is sent at commit
+        staff_client.post(
+            reverse("admin:risk_rulesetversion_changelist"),
+            {"action": "backtest", "_selected_action": [str(draft.pk)], "days": "7"},
+        )
+    backtest = Backtest.objects.get()  # Celery runs eagerly in tests
+    assert (backtest.state, backtest.done, backtest.total) == ("done", 6, 6)
+    assert {r["reason"]: r["hits"] for r in backtest.result["rules"]} == {"mid": 4, "watch": 2}
+    assert backtest.result["changes"] == {
+        "allow->reject": 1,
+        "allow->review": 1,
+        "review->reject": 1,
+    }
+    page = staff_client.get(reverse("admin:risk_backtest_change", args=[backtest.pk]))
+    assert (
+        "would hit" in page.content.decode() and "6 / 6 decisions (100%)" in page.content.decode()
+    )

@@ -162,6 +162,18 @@ def transfers_in_status(queryset: QuerySet[Transfer], *, status: str, now=None):
     return queryset.filter(status=status)
 
 
+def partner_outflow(*, partner_id, asset: str, since: datetime) -> int:
+    """What moved out of the partner's accounts in `asset` since `since`: posted transfers
+    and posted holds debiting them (minor units)."""
+    moved = Transfer.objects.filter(
+        debit_account__partner_id=partner_id,
+        asset_id=asset,
+        created_at__gte=since,
+        kind__in=[Transfer.Kind.SINGLE_PHASE, Transfer.Kind.POST_PENDING],
+    ).aggregate(total=Sum("amount"))["total"]
+    return moved or 0
+
+
 def transfer_get(*, partner, transfer_id) -> Transfer:
     transfer = transfer_list(partner=partner).filter(pk=transfer_id).first()
     if transfer is None:

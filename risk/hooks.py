@@ -40,5 +40,19 @@ class _ReferencePrices:
         return self._lookup(symbol)
 
 
+class _TradeFeed:
+    """Trades for post-trade scoring, as dicts of primitives: `since(executed_at, trade_id,
+    limit)` the next ones in (executed_at, id) order; `volume_today(partner_id, asset,
+    since, until)` a partner's traded notional in that quote asset between the two."""
+
+    def __init__(self):
+        self.since: Callable = lambda executed_at, trade_id, limit: []
+        self.volume_today: Callable = lambda partner_id, asset, since, until: 0
+
+    def register(self, *, since: Callable, volume_today: Callable) -> None:
+        self.since, self.volume_today = since, volume_today
+
+
 held_subjects = _HeldSubjects()
+trade_feed = _TradeFeed()
 reference_prices = _ReferencePrices()

@@ -24,6 +24,7 @@ class Snapshot:
     books: dict[str, RuleBook] = field(default_factory=lambda: dict(EMPTY_BOOKS))
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)  # value -> list names
     controls: tuple[ControlSpec, ...] = ()
+    outflow_limits: bool = False  # any post-trade outflow limit: posted transfers are scored
 
     def lists_of(self, value) -> list[str]:
         return list(self.lists.get(str(value), ()))
@@ -60,6 +61,12 @@ def snapshot_current(token: str | None) -> Snapshot:
     return current
 
 
+def outflow_limits_set() -> bool:
+    """As of the last loaded snapshot (a decision just loaded it)."""
+    current = _state["snapshot"]
+    return current is not None and current.outflow_limits
+
+
 def snapshot_forget() -> None:
     _state["snapshot"] = None
 
@@ -79,13 +86,15 @@ def snapshot_load(token: str) -> Snapshot:
             limit=c.limit,
             reference_price=c.reference_price,
         )
-        for c in Control.objects.filter(enabled=True)
+        for c in Control.objects.filter(enabled=True).exclude(kind__in=Control.POST_TRADE)
     )
+    outflow = Control.objects.filter(enabled=True, kind=Control.Kind.DAILY_OUTFLOW).exists()
     return Snapshot(
         token=token,
         books=books,
         lists={value: tuple(names) for value, names in lists.items()},
         controls=controls,
+        outflow_limits=outflow,
     )
 
 

@@ -156,6 +156,7 @@ CELERY_BEAT_SCHEDULE = {
     "ledger-check": {"task": "ledger.tasks.ledger_check", "schedule": timedelta(minutes=10)},
     "ledger-verify": {"task": "ledger.tasks.ledger_verify", "schedule": timedelta(hours=1)},
     "trading-holds-release": {"task": "trading.tasks.trading_holds_release", "schedule": 30.0},
+    "risk-trades-score": {"task": "risk.tasks.risk_trades_score", "schedule": 30.0},
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 

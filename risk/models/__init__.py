@@ -5,7 +5,7 @@ from risk.models.controls import Control
 from risk.models.decisions import Decision, ReviewCase
 from risk.models.events import Backtest, RiskEvent
 from risk.models.lists import RiskList, RiskListEntry
-from risk.models.rules import ConfigStamp, Rule, RuleSet, RuleSetVersion
+from risk.models.rules import ConfigStamp, Rule, RuleSet, RuleSetVersion, ScoringMark
 
 __all__ = [
     "Backtest",
@@ -19,4 +19,5 @@ __all__ = [
     "Rule",
     "RuleSet",
     "RuleSetVersion",
+    "ScoringMark",
 ]

@@ -14,6 +14,9 @@ class Control(models.Model):
         PRICE_COLLAR = "price_collar", "Price collar"
         ORDER_RATE = "order_rate", "Orders per minute"
         DAILY_CREDIT = "daily_credit", "Daily buy notional (credit)"
+        # Post-trade: scored after the fact, each excess a risk event staff acknowledge.
+        DAILY_VOLUME = "daily_volume", "Post-trade: daily traded notional"
+        DAILY_OUTFLOW = "daily_outflow", "Post-trade: daily posted transfers out"
 
     # What `limit` is in, per kind (the admin shows it).
     LIMIT_UNITS = {
@@ -22,7 +25,10 @@ class Control(models.Model):
         Kind.ORDER_RATE: "orders in the current minute",
         Kind.DAILY_CREDIT: "quote minor units since 00:00 UTC",
         Kind.PRICE_COLLAR: "basis points either side of the reference",
+        Kind.DAILY_VOLUME: "quote minor units traded since 00:00 UTC (post-trade)",
+        Kind.DAILY_OUTFLOW: "minor units posted out since 00:00 UTC (post-trade)",
     }
+    POST_TRADE = frozenset({Kind.DAILY_VOLUME, Kind.DAILY_OUTFLOW})
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     partner = models.ForeignKey(

@@ -102,6 +102,17 @@ class Rule(models.Model):
         return f"{self.reason_code}: {self.name}"
 
 
+class ScoringMark(models.Model):
+    """How far post-trade scoring has read the trades: (executed_at, id) of the last one."""
+
+    name = models.CharField(max_length=32, unique=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    trade_id = models.UUIDField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.executed_at}"
+
+
 class ConfigStamp(models.Model):
     """One row: a token every change of rules, lists or controls renews. Processes compare
     it (through the cache, or this row without Redis) to the token of what they loaded."""

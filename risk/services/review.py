@@ -14,6 +14,7 @@ from risk.errors import ReviewCaseConflict
 from risk.hooks import held_subjects
 from risk.models import ReviewCase
 from risk.models.choices import Subject
+from risk.services.scoring import transfer_score_enqueue
 
 S = ReviewCase.State
 
@@ -89,3 +90,5 @@ def _decide(case, *, acting_user, state, reason) -> ReviewCase:
 def _transfer_decide(case, *, acting_user, approve: bool) -> None:
     resolve = pending_transfer_post if approve else pending_transfer_void
     resolve(pending_id=case.subject_id, acting_user=acting_user, origin=Transfer.Origin.RISK)
+    if approve:
+        transfer_score_enqueue(transfer_id=case.subject_id)

@@ -12,6 +12,7 @@ from ledger.models import Transfer
 from ledger.services import TransferRequest, transfer_apply
 from risk.errors import RiskRejected
 from risk.services.decisions import Decision, transfer_decision
+from risk.services.scoring import transfer_score_enqueue
 
 RISK = Transfer.Origin.RISK
 
@@ -50,6 +51,8 @@ def transfer_submit(*, request: TransferRequest, partner, acting_user=None) -> T
             acting_user=acting_user,
             origin=Transfer.Origin.PARTNER_API,
         )
+        if not request.pending:
+            transfer_score_enqueue(transfer_id=result.transfer.pk)
         return TransferSubmitted(transfer=result.transfer, replayed=result.replayed)
 
 

@@ -95,6 +95,7 @@ def test_the_embedded_scheduler_runs_the_due_expiry_job_and_records_it(overdue_h
         "ledger.tasks.ledger_verify",
         "ledger.tasks.ledger_hold_events_deliver",
         "trading.tasks.trading_holds_release",
+        "risk.tasks.risk_trades_score",
     }
     assert LedgerCheckRun.objects.filter(ok=True).count() == 2  # invariants and chain
 

@@ -212,6 +212,9 @@ def _sequence_next(instrument: Instrument) -> int:
     return sequence
 
 
+order_sequence_next = _sequence_next  # also for releasing a held order (services.review)
+
+
 def order_cancel(*, order: Order, acting_user=None, reason: str = "cancelled") -> Order:
     """Cancel an open order: what its fills did not consume is released at once.
 

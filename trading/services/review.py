@@ -9,7 +9,7 @@ from django.utils import timezone
 from trading.matcher import match_inline
 from trading.models import Order, Trade
 from trading.services.holds import order_hold_release
-from trading.services.orders import _sequence_next
+from trading.services.orders import order_sequence_next
 from trading.services.states import order_status_set
 
 S = Order.Status
@@ -20,7 +20,7 @@ def order_held_approve(order_id, acting_user) -> Order:
         order = Order.objects.select_for_update().select_related("instrument").get(pk=order_id)
         order_status_set(order=order, status=S.ACCEPTED)
         order.accepted_at = timezone.now()
-        order.sequence = _sequence_next(order.instrument)
+        order.sequence = order_sequence_next(order.instrument)
         order.save(update_fields=["status", "accepted_at", "sequence", "updated_at"])
         if settings.TRADING_MATCH_INLINE:
             instrument_id = order.instrument_id

@@ -2,9 +2,10 @@
 minute, the last 60 minutes and the last 24 hours, kept in the cache as buckets.
 
 Windows: `1m` is the current UTC minute's bucket, `1h` the last 60 minute buckets (this one
-included), `24h` the last 24 hour buckets (this one included). Counts are per scope, sums
-per scope and asset (sums of different assets mean nothing). A decision's own subject is
-counted before the read, so `vel_partner_count_1m > 20` hits the 21st order of a minute.
+included), `24h` the last 24 hour buckets (this one included), in epoch minutes and hours.
+Counts are per scope, sums per scope and asset (sums of different assets mean nothing). A
+decision's own subject is counted before the read, so `vel_partner_count_1m > 20` hits the
+21st order of a minute.
 
 On Redis one Lua script records the subject, reads every window and the config token in
 ONE round trip; elsewhere (the embedded default) it is a few calls on Django's cache. The
@@ -21,9 +22,8 @@ from django.core.cache import cache
 from risk.facts import WINDOWS
 
 CONFIG_KEY = "risk:config"
-_MINUTE_TTL = 3660
-_HOUR_TTL = 90_000
-_DAY_TTL = 2 * 86_400
+_CREDIT_TTL = 2 * 86_400
+_HOUR_TTL, _DAY_TTL = 7300, 180_000  # an hour's minutes, a day's hours (plus some)
 
 
 @dataclass(frozen=True)
@@ -68,43 +68,55 @@ def _facts(scope: str, counts: list[int], sums: list[int]) -> dict:
     return facts
 
 
+# Per scope two hashes: `<base>:h:<hour>` holds the hour's minutes (fields n:<minute>,
+# s:<asset>:<minute>), `<base>:d:<day>` the day's hours (n:<hour>, s:<asset>:<hour>), so a
+# window is read with one HMGET per hash it spans (two at most), not one call per bucket.
 # KEYS: config token, credit key (or ''), then one base key per scope
-# ARGV: minute, hour, asset, amount, credit
+# ARGV: minute, asset, amount, credit
 _RECORD = """
-local minute, hour = tonumber(ARGV[1]), tonumber(ARGV[2])
-local field = 's:' .. ARGV[3]
+local minute = tonumber(ARGV[1])
+local hour, asset, amount = math.floor(minute / 60), ARGV[2], ARGV[3]
+local day = math.floor(hour / 24)
 local out = {redis.call('GET', KEYS[1]) or false}
 local credit = 0
 if KEYS[2] ~= '' then
-  credit = redis.call('INCRBY', KEYS[2], ARGV[5])
+  credit = redis.call('INCRBY', KEYS[2], ARGV[4])
   redis.call('EXPIRE', KEYS[2], 172800)
 end
 table.insert(out, credit)
+local function window(base, unit, first, last, per)
+  -- counts and sums of `unit` buckets first..last, from the hashes holding `per` of them
+  local n, s = 0, 0
+  local from = first
+  while from <= last do
+    local owner = math.floor(from / per)
+    local to = math.min(last, owner * per + per - 1)
+    local fields = {}
+    for b = from, to do
+      table.insert(fields, 'n:' .. b)
+      table.insert(fields, 's:' .. asset .. ':' .. b)
+    end
+    local values = redis.call('HMGET', base .. unit .. owner, unpack(fields))
+    for i = 1, #values, 2 do
+      n = n + (tonumber(values[i]) or 0)
+      s = s + (tonumber(values[i + 1]) or 0)
+    end
+    from = to + 1
+  end
+  return n, s
+end
 for k = 3, #KEYS do
   local base = KEYS[k]
-  local m = base .. ':m:' .. minute
-  local h = base .. ':h:' .. hour
-  redis.call('HINCRBY', m, 'n', 1)
-  redis.call('HINCRBY', m, field, ARGV[4])
-  redis.call('EXPIRE', m, 3660)
-  redis.call('HINCRBY', h, 'n', 1)
-  redis.call('HINCRBY', h, field, ARGV[4])
-  redis.call('EXPIRE', h, 90000)
-  local cur = redis.call('HMGET', m, 'n', field)
-  local n1h, s1h, n24, s24 = 0, 0, 0, 0
-  for i = 0, 59 do
-    local v = redis.call('HMGET', base .. ':m:' .. (minute - i), 'n', field)
-    n1h = n1h + (tonumber(v[1]) or 0)
-    s1h = s1h + (tonumber(v[2]) or 0)
-  end
-  for i = 0, 23 do
-    local v = redis.call('HMGET', base .. ':h:' .. (hour - i), 'n', field)
-    n24 = n24 + (tonumber(v[1]) or 0)
-    s24 = s24 + (tonumber(v[2]) or 0)
-  end
-  for _, x in ipairs({tonumber(cur[1]), tonumber(cur[2]), n1h, s1h, n24, s24}) do
-    table.insert(out, x)
-  end
+  local h, d = base .. ':h:' .. hour, base .. ':d:' .. day
+  local n1 = redis.call('HINCRBY', h, 'n:' .. minute, 1)
+  local s1 = redis.call('HINCRBY', h, 's:' .. asset .. ':' .. minute, amount)
+  redis.call('EXPIRE', h, 7300)
+  redis.call('HINCRBY', d, 'n:' .. hour, 1)
+  redis.call('HINCRBY', d, 's:' .. asset .. ':' .. hour, amount)
+  redis.call('EXPIRE', d, 180000)
+  local n60, s60 = window(base, ':h:', minute - 59, minute, 60)
+  local n24, s24 = window(base, ':d:', hour - 23, hour, 24)
+  for _, x in ipairs({n1, s1, n60, s60, n24, s24}) do table.insert(out, x) end
 end
 return out
 """
@@ -119,12 +131,11 @@ class RedisVelocity:
         self._key = cache.make_key
 
     def record(self, tally: Tally, *, now) -> Reading:
-        minute, hour = _minute(now), _minute(now) // 60
         scopes = _scopes(tally)
         credit = credit_key(tally.partner, now.strftime("%Y%m%d"), tally.asset)
         keys = [self._key(CONFIG_KEY), self._key(credit) if tally.credit else ""]
         keys += [self._key(base) for _, base in scopes]
-        args = [minute, hour, tally.asset, tally.amount, tally.credit]
+        args = [_minute(now), tally.asset, tally.amount, tally.credit]
         answer = self._record(keys=keys, args=args)
         token = answer[0].decode() if answer[0] else None
         reading = Reading(token=token, credit_today=int(answer[1]))
@@ -156,10 +167,10 @@ class RedisVelocity:
         for key, fields in buckets.items():
             full = self._key(key)
             if ":credit:" in key:
-                pipe.set(full, fields["total"], ex=_DAY_TTL)
+                pipe.set(full, fields["total"], ex=_CREDIT_TTL)
                 continue
             pipe.hset(full, mapping=fields)
-            pipe.expire(full, _MINUTE_TTL if ":m:" in key else _HOUR_TTL)
+            pipe.expire(full, _HOUR_TTL if ":h:" in key else _DAY_TTL)
         pipe.execute()
 
 
@@ -167,29 +178,45 @@ class CacheVelocity:
     """Through Django's cache: not atomic across processes (the embedded default is one)."""
 
     def record(self, tally: Tally, *, now) -> Reading:
-        minute, hour = _minute(now), _minute(now) // 60
-        field = f"s:{tally.asset}"
+        minute = _minute(now)
+        hour = minute // 60
         reading = Reading(token=cache.get(CONFIG_KEY))
         if tally.credit:
             key = credit_key(tally.partner, now.strftime("%Y%m%d"), tally.asset)
             reading.credit_today = cache.get(key, 0) + tally.credit
-            cache.set(key, reading.credit_today, _DAY_TTL)
+            cache.set(key, reading.credit_today, _CREDIT_TTL)
+        n, s = "n:{}", f"s:{tally.asset}:" + "{}"
         for scope, base in _scopes(tally):
-            minutes = [f"{base}:m:{minute - i}" for i in range(60)]
-            hours = [f"{base}:h:{hour - i}" for i in range(24)]
-            found = cache.get_many(minutes + hours)
-            for key, ttl in ((minutes[0], _MINUTE_TTL), (hours[0], _HOUR_TTL)):
-                bucket = dict(found.get(key) or {})
-                bucket["n"] = bucket.get("n", 0) + 1
-                bucket[field] = bucket.get(field, 0) + tally.amount
-                found[key] = bucket
-                cache.set(key, bucket, ttl)
+            hashes = {f"{base}:h:{h}": {} for h in (hour - 1, hour)} | {
+                f"{base}:d:{d}": {} for d in (hour // 24 - 1, hour // 24)
+            }
+            hashes.update({k: dict(v) for k, v in cache.get_many(list(hashes)).items()})
+            for key, bucket, ttl in (
+                (f"{base}:h:{hour}", minute, _HOUR_TTL),
+                (f"{base}:d:{hour // 24}", hour, _DAY_TTL),
+            ):
+                fields = hashes[key]
+                fields[n.format(bucket)] = fields.get(n.format(bucket), 0) + 1
+                fields[s.format(bucket)] = fields.get(s.format(bucket), 0) + tally.amount
+                cache.set(key, fields, ttl)
 
-            def total(keys, name, found=found):
-                return sum((found.get(k) or {}).get(name, 0) for k in keys)
+            def total(pattern, unit, buckets, per, hashes=hashes, base=base):
+                return sum(
+                    hashes.get(f"{base}:{unit}:{b // per}", {}).get(pattern.format(b), 0)
+                    for b in buckets
+                )
 
-            counts = [total(minutes[:1], "n"), total(minutes, "n"), total(hours, "n")]
-            sums = [total(minutes[:1], field), total(minutes, field), total(hours, field)]
+            minutes, hours = range(minute - 59, minute + 1), range(hour - 23, hour + 1)
+            counts = [
+                total(n, "h", [minute], 60),
+                total(n, "h", minutes, 60),
+                total(n, "d", hours, 24),
+            ]
+            sums = [
+                total(s, "h", [minute], 60),
+                total(s, "h", minutes, 60),
+                total(s, "d", hours, 24),
+            ]
             reading.facts.update(_facts(scope, counts, sums))
         return reading
 
@@ -206,9 +233,9 @@ class CacheVelocity:
         # Local memory cannot be scanned: the rebuild overwrites the buckets it computes.
         for key, fields in buckets.items():
             if ":credit:" in key:
-                cache.set(key, fields["total"], _DAY_TTL)
+                cache.set(key, fields["total"], _CREDIT_TTL)
             else:
-                cache.set(key, fields, _MINUTE_TTL if ":m:" in key else _HOUR_TTL)
+                cache.set(key, fields, _HOUR_TTL if ":h:" in key else _DAY_TTL)
 
 
 def _minute(now) -> int:
@@ -230,10 +257,11 @@ def velocity_buckets(tallies) -> dict[str, dict[str, int]]:
     buckets: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for tally, when in tallies:
         minute = _minute(when)
+        hour = minute // 60
         for _, base in _scopes(tally):
-            for key in (f"{base}:m:{minute}", f"{base}:h:{minute // 60}"):
-                buckets[key]["n"] += 1
-                buckets[key][f"s:{tally.asset}"] += tally.amount
+            for key, bucket in ((f"{base}:h:{hour}", minute), (f"{base}:d:{hour // 24}", hour)):
+                buckets[key][f"n:{bucket}"] += 1
+                buckets[key][f"s:{tally.asset}:{bucket}"] += tally.amount
         if tally.credit:
             day = when.strftime("%Y%m%d")
             buckets[credit_key(tally.partner, day, tally.asset)]["total"] += tally.credit

@@ -37,7 +37,14 @@ class Decision:
 
 
 def decision_make(
-    *, subject: str, subject_id, partner, facts: dict, tally: Tally, record: bool = True
+    *,
+    subject: str,
+    subject_id,
+    partner,
+    facts: dict,
+    tally: Tally,
+    record: bool = True,
+    cannot_hold: str = "",
 ) -> Decision:
     """Decide on one subject. `facts` are the subject's own (risk.facts); velocity and list
     facts are added here. Writes the Decision row (and a ReviewCase when held)."""
@@ -65,10 +72,9 @@ def decision_make(
         )
     book = snapshot.books[subject]
     rules_evaluate(book, facts, evaluation)
-    if evaluation.outcome == Outcome.REVIEW and facts.get("pending"):
-        # A hold risk reviews cannot become the partner's own hold under the same id (only
-        # its placer releases a hold): a pending transfer that needs a review is refused.
-        evaluation.hit(reason="review_needs_single_phase", outcome=Outcome.REJECT, score=0)
+    if evaluation.outcome == Outcome.REVIEW and cannot_hold:
+        # What cannot wait for a person (cannot_hold says why) is refused instead.
+        evaluation.hit(reason=cannot_hold, outcome=Outcome.REJECT, score=0)
     decision = DecisionRecord(
         id=uuid.uuid4(),
         subject=subject,
@@ -141,7 +147,10 @@ def transfer_facts(*, request, partner) -> dict:
     }
 
 
-def transfer_decision(*, request, partner, transfer_id) -> Decision:
+def transfer_decision(*, request, partner, transfer_id, in_batch: bool = False) -> Decision:
+    """A pending transfer that needs a review is refused (review_needs_single_phase): a hold
+    risk placed cannot become the partner's own under the same id, as only its placer
+    releases a hold. So is a batch item (review_not_in_batch): a batch cannot wait."""
     facts = transfer_facts(request=request, partner=partner)
     tally = Tally(
         subject=Subject.TRANSFER,
@@ -150,6 +159,13 @@ def transfer_decision(*, request, partner, transfer_id) -> Decision:
         amount=request.amount,
         counterparty=facts["counterparty"],
     )
+    cannot_hold = "review_needs_single_phase" if request.pending else ""
+    cannot_hold = "review_not_in_batch" if in_batch else cannot_hold
     return decision_make(
-        subject=Subject.TRANSFER, subject_id=transfer_id, partner=partner, facts=facts, tally=tally
+        subject=Subject.TRANSFER,
+        subject_id=transfer_id,
+        partner=partner,
+        facts=facts,
+        tally=tally,
+        cannot_hold=cannot_hold,
     )

@@ -8,8 +8,15 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from ledger.errors import BatchRejected
 from ledger.models import Transfer
-from ledger.services import TransferRequest, transfer_apply
+from ledger.services import (
+    BatchItemResult,
+    LinkedTransferFailed,
+    TransferRequest,
+    transfer_apply,
+    transfer_batch_create,
+)
 from risk.errors import RiskRejected
 from risk.services.decisions import Decision, transfer_decision
 from risk.services.scoring import transfer_score_enqueue
@@ -54,6 +61,51 @@ def transfer_submit(*, request: TransferRequest, partner, acting_user=None) -> T
         if not request.pending:
             transfer_score_enqueue(transfer_id=result.transfer.pk)
         return TransferSubmitted(transfer=result.transfer, replayed=result.replayed)
+
+
+def transfer_batch_submit(
+    *, requests: list[TransferRequest], atomic: bool, partner, acting_user=None
+) -> list[BatchItemResult]:
+    """transfer_batch_create with a decision on each new transfer: an item risk rejects, or
+    would hold for a review (a batch cannot wait), fails with risk_rejected. An atomic batch
+    with such an item applies nothing (BatchRejected, as for any failing item)."""
+    known = {r.id for r in requests if r.id is not None}
+    seen = set(Transfer.objects.filter(pk__in=known).values_list("pk", flat=True)) if known else ()
+    prepared, refused = [], {}
+    for index, request in enumerate(requests):
+        if request.id is None:
+            request = dataclasses.replace(request, id=uuid.uuid4())
+        prepared.append(request)
+        if request.id in seen:
+            continue  # a replay, decided when it was first applied
+        decision = transfer_decision(
+            request=request, partner=partner, transfer_id=request.id, in_batch=True
+        )
+        if decision.outcome != Decision.ALLOW:
+            refused[index] = _rejection(decision)
+    if atomic and refused:
+        first = min(refused)
+        raise BatchRejected(
+            results=[
+                BatchItemResult(index=i, error=refused.get(i) or LinkedTransferFailed())
+                for i in range(len(prepared))
+            ],
+            cause=refused[first],
+            index=first,
+        )
+    allowed = [i for i in range(len(prepared)) if i not in refused]
+    applied = []
+    if allowed:
+        applied = transfer_batch_create(
+            requests=[prepared[i] for i in allowed],
+            atomic=atomic,
+            partner=partner,
+            acting_user=acting_user,
+            origin=Transfer.Origin.PARTNER_API,
+        )
+    results = {allowed[r.index]: dataclasses.replace(r, index=allowed[r.index]) for r in applied}
+    results.update({i: BatchItemResult(index=i, error=error) for i, error in refused.items()})
+    return [results[i] for i in range(len(prepared))]
 
 
 def held_request(request: TransferRequest) -> TransferRequest:

@@ -284,3 +284,64 @@ def test_a_market_order_has_no_price_so_a_rule_reading_it_fails_closed(
         ORDERS, _drop_none(order(type="market", time_in_force="ioc", price=None)), format="json"
     )
     assert response.status_code == 422 and response.json()["details"]["rules"] == ["price_band"]
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def test_a_batch_item_risk_rejects_or_would_hold_fails_alone_in_an_independent_batch(
+    partner_api, accounts, publish
+):
+    publish(
+        "transfer",
+        BIG_TRANSFER,
+        {"reason_code": "odd_cent", "expression": "amount % 2 == 1", "outcome": "reject"},
+    )
+    alpha, beta = accounts
+    items = [
+        {
+            "debit_account": str(alpha.pk),
+            "credit_account": str(beta.pk),
+            "amount": a,
+            "asset": "USD",
+        }
+        for a in ("10.00", "10.01", "20000.00")
+    ]
+    response = partner_api.post(
+        f"{TRANSFERS}batch/", {"mode": "independent", "transfers": items}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "failed", "failed"]
+    assert [r.get("code") for r in results] == [None, "risk_rejected", "risk_rejected"]
+    assert results[1]["details"]["rules"] == ["odd_cent"]
+    assert results[2]["details"]["rules"] == ["large_transfer", "review_not_in_batch"]
+    assert posted(beta) == 1_000 and Decision.objects.count() == 3
+
+
+def test_an_atomic_batch_with_a_rejected_item_applies_nothing(partner_api, accounts, publish):
+    publish(
+        "transfer",
+        {"reason_code": "odd_cent", "expression": "amount % 2 == 1", "outcome": "reject"},
+    )
+    alpha, beta = accounts
+    items = [
+        {
+            "debit_account": str(alpha.pk),
+            "credit_account": str(beta.pk),
+            "amount": a,
+            "asset": "USD",
+        }
+        for a in ("10.00", "10.01")
+    ]
+    response = partner_api.post(
+        f"{TRANSFERS}batch/", {"mode": "atomic", "transfers": items}, format="json"
+    )
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "risk_rejected"
+    assert [r.get("code") for r in body["details"]["results"]] == [
+        "linked_transfer_failed",
+        "risk_rejected",
+    ]
+    assert (posted(beta), available(alpha)) == (0, 5_000_000)

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
-from ledger.admin.base import confirmation_page, run_each, timestamp
+from ledger.admin.base import confirmation_page, money, run_each, timestamp
+from ledger.selectors import assets_by_code
 from risk.models import ReviewCase
 from risk.services import review_approve, review_claim_next, review_note, review_reject
 
@@ -98,7 +99,10 @@ class ReviewCaseAdmin(ReadOnlyAdmin):
     @admin.display(description="amount")
     def amount(self, case):
         facts = case.decision.facts
-        return f"{facts.get('amount', '?')} {facts.get('asset', '')} (minor units)"
+        asset = assets_by_code(codes=[facts.get("asset")]).get(facts.get("asset"))
+        if asset is None or not isinstance(facts.get("amount"), int):
+            return "-"
+        return f"{money(facts['amount'], asset)} {asset.code}"
 
     @admin.display(description="reasons")
     def reasons(self, case):

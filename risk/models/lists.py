@@ -18,7 +18,9 @@ class RiskListEntry(models.Model):
     """A partner's slug, an account id or a reference on a list."""
 
     risk_list = models.ForeignKey(RiskList, on_delete=models.CASCADE, related_name="entries")
-    value = models.CharField(max_length=255)
+    value = models.CharField(
+        max_length=255, help_text="A partner's slug, an account id or a transfer reference."
+    )
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

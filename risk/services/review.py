@@ -7,6 +7,7 @@ audited in its transaction."""
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import Conflict
 from core.services import audit_record
 from ledger.models import Transfer
 from ledger.services import pending_transfer_post, pending_transfer_void
@@ -65,14 +66,11 @@ def _decide(case, *, acting_user, state, reason) -> ReviewCase:
             raise ReviewCaseConflict(f"The case is {locked.state} already.")
         if locked.state == S.CLAIMED and locked.claimed_by_id != acting_user.pk:
             raise ReviewCaseConflict(f"{locked.claimed_by} has claimed this case.")
-        if locked.subject == Subject.TRANSFER:
-            _transfer_decide(locked, acting_user=acting_user, approve=state == S.APPROVED)
-        else:
-            handlers = held_subjects.of(locked.subject)
-            if state == S.APPROVED:
-                handlers.approve(locked.subject_id, acting_user)
-            else:
-                handlers.reject(locked.subject_id, acting_user, reason)
+        try:
+            with transaction.atomic():
+                _subject_decide(locked, acting_user=acting_user, state=state, reason=reason)
+        except Conflict as exc:  # no longer held (the partner cancelled the order meanwhile)
+            state, reason = S.WITHDRAWN, f"no longer held: {exc.message}"
         before = locked.state
         locked.state, locked.reason = state, reason[:255]
         locked.decided_by, locked.decided_at = acting_user, timezone.now()
@@ -85,6 +83,17 @@ def _decide(case, *, acting_user, state, reason) -> ReviewCase:
             after={"state": state, "reason": reason},
         )
         return locked
+
+
+def _subject_decide(case, *, acting_user, state, reason) -> None:
+    if case.subject == Subject.TRANSFER:
+        _transfer_decide(case, acting_user=acting_user, approve=state == S.APPROVED)
+        return
+    handlers = held_subjects.of(case.subject)
+    if state == S.APPROVED:
+        handlers.approve(case.subject_id, acting_user)
+    else:
+        handlers.reject(case.subject_id, acting_user, reason)
 
 
 def _transfer_decide(case, *, acting_user, approve: bool) -> None:

@@ -345,3 +345,16 @@ def test_an_atomic_batch_with_a_rejected_item_applies_nothing(partner_api, accou
         "risk_rejected",
     ]
     assert (posted(beta), available(alpha)) == (0, 5_000_000)
+
+
+def test_a_held_order_cancelled_meanwhile_is_withdrawn_from_the_queue(
+    partner_api, partner, acme, fund, publish, staff_user
+):
+    usd = fund(partner, "USD", 100_000_000)
+    publish("order", {"reason_code": "big", "expression": "quantity >= 100", "outcome": "review"})
+    held = partner_api.post(ORDERS, order(), format="json").json()
+    assert partner_api.post(f"{ORDERS}{held['id']}/cancel/", {}, format="json").status_code == 200
+    case = review_approve(case=ReviewCase.objects.get(), acting_user=staff_user, reason="ok")
+    assert case.state == "withdrawn" and "no longer held" in case.reason
+    assert Order.objects.get(pk=held["id"]).status == "cancelled"
+    assert available(usd) == 100_000_000

@@ -137,7 +137,7 @@ class RedisVelocity:
         keys += [self._key(base) for _, base in scopes]
         args = [_minute(now), tally.asset, tally.amount, tally.credit]
         answer = self._record(keys=keys, args=args)
-        token = answer[0].decode() if answer[0] else None
+        token = None if answer[0] is None else answer[0].decode()  # "" is a token (no rules yet)
         reading = Reading(token=token, credit_today=int(answer[1]))
         for i, (scope, _) in enumerate(scopes):
             n1, s1, n60, s60, n24, s24 = (int(x) for x in answer[2 + 6 * i : 8 + 6 * i])

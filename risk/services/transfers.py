@@ -10,6 +10,7 @@ from django.db import transaction
 
 from ledger.errors import BatchRejected
 from ledger.models import Transfer
+from ledger.selectors import transfer_origin
 from ledger.services import (
     BatchItemResult,
     LinkedTransferFailed,
@@ -38,7 +39,7 @@ def transfer_submit(*, request: TransferRequest, partner, acting_user=None) -> T
     A client id seen before is a replay (or a conflict) of what was applied then, decided
     once: a held transfer replays as held."""
     if request.id is not None:
-        origin = Transfer.objects.filter(pk=request.id).values_list("origin", flat=True).first()
+        origin = transfer_origin(transfer_id=request.id)
         if origin is not None:
             return _replay(request, partner=partner, acting_user=acting_user, origin=origin)
     else:

@@ -358,3 +358,23 @@ def test_a_held_order_cancelled_meanwhile_is_withdrawn_from_the_queue(
     assert case.state == "withdrawn" and "no longer held" in case.reason
     assert Order.objects.get(pk=held["id"]).status == "cancelled"
     assert available(usd) == 100_000_000
+
+
+def test_list_membership_is_a_fact_and_a_list_edit_counts_on_the_next_transfer(
+    partner_api, partner, accounts, publish
+):
+    from risk.models import RiskList, RiskListEntry
+    from risk.services import config_delete, config_save
+
+    publish(
+        "transfer",
+        {"reason_code": "watched", "expression": "'watch' in partner_lists", "outcome": "reject"},
+    )
+    alpha, beta = accounts
+    assert send(partner_api, alpha, beta, "1.00").status_code == 201
+    watch = config_save(instance=RiskList(name="watch"))
+    entry = config_save(instance=RiskListEntry(risk_list=watch, value=partner.slug))
+    response = send(partner_api, alpha, beta, "1.00")
+    assert response.status_code == 422 and response.json()["details"]["rules"] == ["watched"]
+    config_delete(instance=entry)
+    assert send(partner_api, alpha, beta, "1.00").status_code == 201

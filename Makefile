@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test up lint format lock bench bench-engine bench-matcher bench-http clean migrate manage
+.PHONY: run test up lint format lock bench bench-engine bench-matcher bench-http bench-risk clean migrate manage
 # The embedded default's environment (make run, make manage): DEBUG on unless told otherwise,
 # so no SECRET_KEY is needed; production (DEBUG off) still refuses to start without one.
 EMBEDDED := DEBUG=$${DEBUG:-true}
@@ -70,6 +70,10 @@ bench-matcher: $(BIN)/.installed
 # The API through gunicorn + PostgreSQL + Redis under wrk, beside in-process figures.
 bench-http: $(BIN)/.installed
 	$(BIN)/python bench/http_api.py
+
+# One risk decision (50 rules, velocity on Redis) beside order entry with risk off.
+bench-risk: $(BIN)/.installed
+	$(BIN)/python bench/risk_check.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3* staticfiles

@@ -89,6 +89,33 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
         "settlement": ("view", "resolve"),  # a correcting adjustment still needs four eyes
         "auditor": VIEW,
     },
+    # Risk: the risk group writes the rules, lists and controls and works the queue;
+    # operations and auditors see it all, change none of it.
+    "risk.ruleset": {"operations": VIEW, "risk": ("view", "draft"), "auditor": VIEW},
+    "risk.rulesetversion": {
+        "operations": VIEW,
+        "risk": ("view", "change", "publish"),
+        "auditor": VIEW,
+    },
+    "risk.risklist": {
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.risklistentry": {  # edited inline on its list's page
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.control": {
+        "operations": VIEW,
+        "risk": ("view", "add", "change", "delete"),
+        "auditor": VIEW,
+    },
+    "risk.decision": {"operations": VIEW, "risk": VIEW, "auditor": VIEW},
+    "risk.backtest": {"operations": VIEW, "risk": VIEW, "auditor": VIEW},
+    "risk.reviewcase": {"operations": VIEW, "risk": ("view", "work"), "auditor": VIEW},
+    "risk.riskevent": {"operations": VIEW, "risk": ("view", "acknowledge"), "auditor": VIEW},
     # Framework: login lockouts (operations lift them), schedules (superusers edit them)
     "axes.accessattempt": {"operations": ("view", "delete"), "auditor": VIEW},
     "axes.accesslog": {"operations": VIEW, "auditor": VIEW},

@@ -162,6 +162,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "settlement.tasks.settlement_batches_advance",
         "schedule": timedelta(minutes=5),
     },
+    "risk-trades-score": {"task": "risk.tasks.risk_trades_score", "schedule": 30.0},
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 

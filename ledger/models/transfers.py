@@ -183,7 +183,13 @@ class Transfer(models.Model):
     @property
     def status_now(self) -> str:
         """The status as readers see it: a lapsed hold reads expired the moment it lapses
-        (the job then writes its expire_pending transfer, exactly once)."""
+        (the job then writes its expire_pending transfer, exactly once); a hold risk placed
+        for review reads held, and rejected once risk voided it."""
+        if self.origin == self.Origin.RISK and self.kind == self.Kind.PENDING:
+            return {
+                self.Status.PENDING: self.Status.HELD,
+                self.Status.VOIDED: self.Status.REJECTED,
+            }.get(self.status, self.status)
         return self.Status.EXPIRED if self.lapsed else self.status
 
 

@@ -8,6 +8,7 @@ decides the rest. A model, URL or action added without its rights fails here.
 """
 
 import functools
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -273,6 +274,50 @@ def _settlement(label: str):
     )
 
 
+def _risk(label: str):
+    """Risk's rows for the walk: a decision held for review, a version, a list, a control."""
+    from risk import models as risk
+    from risk.services import rule_set_draft, rule_set_ensure
+
+    partner = partner_create(slug="risky", name="Risky")
+    if label == "risk.ruleset":
+        return rule_set_ensure(subject="transfer")
+    if label == "risk.rulesetversion":
+        return rule_set_draft(rule_set=rule_set_ensure(subject="transfer"))
+    if label == "risk.risklist":
+        return risk.RiskList.objects.create(name="watch")
+    if label == "risk.backtest":
+        return risk.Backtest.objects.create(
+            version=rule_set_draft(rule_set=rule_set_ensure(subject="order")), days=3
+        )
+    if label == "risk.control":
+        return risk.Control.objects.create(kind="kill_switch", partner=partner)
+    decision = risk.Decision.objects.create(
+        subject="transfer", subject_id=uuid.uuid4(), partner=partner, outcome="review"
+    )
+    if label == "risk.decision":
+        return decision
+    if label == "risk.reviewcase":
+        return risk.ReviewCase.objects.create(
+            decision=decision, subject="transfer", subject_id=decision.subject_id, partner=partner
+        )
+    return risk.RiskEvent.objects.create(
+        kind="daily_volume", partner=partner, subject="trade", subject_id=uuid.uuid4()
+    )
+
+
+RISK_MODELS = (
+    "risk.ruleset",
+    "risk.rulesetversion",
+    "risk.risklist",
+    "risk.control",
+    "risk.decision",
+    "risk.reviewcase",
+    "risk.riskevent",
+    "risk.backtest",
+)
+
+
 def _make(label: str, boss: User):
     """An instance of `label` for the walk (a model in the console without a maker here
     fails the walk: add one)."""
@@ -335,6 +380,7 @@ def _make(label: str, boss: User):
                 "break",
             )
         },
+        **{model: (lambda m=model: _risk(m)) for model in RISK_MODELS},
     }
     assert label in makers, f"tests/core/test_role_matrix.py: add a maker for {label}"
     return makers[label]()

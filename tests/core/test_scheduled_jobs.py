@@ -97,6 +97,7 @@ def test_the_embedded_scheduler_runs_the_due_expiry_job_and_records_it(overdue_h
         "trading.tasks.trading_holds_release",
         "settlement.tasks.settlement_close_due",
         "settlement.tasks.settlement_batches_advance",
+        "risk.tasks.risk_trades_score",
     }
     assert LedgerCheckRun.objects.filter(ok=True).count() == 2  # invariants and chain
 

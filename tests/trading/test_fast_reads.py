@@ -4,6 +4,7 @@ on every backend, and read fresh: nothing of an instrument is kept between reque
 import pytest
 
 from core.prebuilt_sql import row_get, values_get
+from risk.models import Decision
 from trading.models import MatcherState, Order
 from trading.selectors import instrument_get
 from trading.services.instruments import instrument_halt, instrument_resume
@@ -36,7 +37,8 @@ def test_row_get_loads_what_the_orm_loads(partner, acme, fund):
     via_orm = Order.objects.get(pk=placed.pk)
     via_sql = row_get(Order, partner_id=partner.pk, client_order_id="c1")
     assert _fields(via_sql) == _fields(via_orm)  # uuids, datetimes, JSON (risk_decision)
-    assert via_sql.risk_decision == {"outcome": "allow", "reasons": []}
+    stored = Decision.objects.get()  # risk's record of the order's decision
+    assert via_sql.risk_decision == {"outcome": "allow", "reasons": [], "decision": str(stored.pk)}
     assert not via_sql._state.adding  # a saved row: save() updates it
     assert row_get(Order, partner_id=partner.pk, client_order_id="c2") is None
 

@@ -46,7 +46,12 @@ def test_an_order_is_held_sequenced_and_inserted_without_a_savepoint(partner, ac
     statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
     assert not any(s in ("SAVEPOINT", "RELEASE") for s in statements), statements
     assert statements.count("WITH") == 2  # the ledger's write; the sequence with the order
-    assert len(statements) == 7, statements  # no account lookups: their ids are kept
+    # No account lookups (their ids are kept); one INSERT is risk's record of its decision.
+    decision_inserts = [
+        q for q in captured.captured_queries if 'INSERT INTO "risk_decision"' in q["sql"]
+    ]
+    assert len(decision_inserts) == 1
+    assert len(statements) == 8, statements
     order.refresh_from_db()
     acme.refresh_from_db()
     assert (order.status, order.sequence) == ("accepted", acme.last_sequence)

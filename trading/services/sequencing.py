@@ -20,7 +20,7 @@ from trading.models import Instrument, Order
 def order_insert_sequenced(*, order: Order) -> int:
     """Give `order` its instrument's next sequence and insert it; returns the sequence."""
     if connection.vendor != "postgresql":
-        order.sequence = _sequence_next(order.instrument)
+        order.sequence = order_sequence_next(order.instrument)
         order.save(force_insert=True)
         return order.sequence
     fields = _insert_fields()
@@ -33,7 +33,8 @@ def order_insert_sequenced(*, order: Order) -> int:
     return sequence
 
 
-def _sequence_next(instrument: Instrument) -> int:
+def order_sequence_next(instrument: Instrument) -> int:
+    """The instrument's next sequence alone (a held order released by risk's review)."""
     table = connection.ops.quote_name(Instrument._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(

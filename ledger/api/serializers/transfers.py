@@ -23,6 +23,10 @@ from ledger.models import Transfer
 from ledger.posting import TRANSFER_CODE_PATTERN, TransferRequest
 from ledger.selectors import account_ids, assets_by_code
 
+# Origins whose transfers carry what the partner sent: its own, and the hold risk placed
+# for the transfer it asked for.
+_PARTNERS_OWN = (Transfer.Origin.PARTNER_API, Transfer.Origin.RISK)
+
 
 class TransferSerializer(PrebuiltFieldsMixin, serializers.Serializer):
     """A transfer as a partner sees it. Its metadata is the writer's own: only the partner
@@ -72,7 +76,7 @@ class TransferSerializer(PrebuiltFieldsMixin, serializers.Serializer):
         # Only what the partner itself sent through the API: staff's, an order's or the
         # system's notes on a transfer touching its account are not its to read.
         if (
-            transfer.origin == Transfer.Origin.PARTNER_API
+            transfer.origin in _PARTNERS_OWN
             and transfer.debit_account_id in self._own_account_ids()
         ):
             return transfer.metadata

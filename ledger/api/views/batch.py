@@ -17,8 +17,7 @@ from ledger.api.serializers import (
     batch_item_result,
     transfer_requests_parse,
 )
-from ledger.models import Transfer
-from ledger.services import transfer_batch_create
+from risk.services import transfer_batch_submit
 
 MAX_BATCH = 1000
 
@@ -97,12 +96,8 @@ class TransferBatchApi(PartnerApi):
         results = []
         if requests:  # an independent batch of invalid items only has nothing to apply
             try:
-                results = transfer_batch_create(
-                    requests=requests,
-                    atomic=atomic,
-                    partner=self.partner,
-                    acting_user=request.user,
-                    origin=Transfer.Origin.PARTNER_API,
+                results = transfer_batch_submit(  # each new transfer decided by risk first
+                    requests=requests, atomic=atomic, partner=self.partner, acting_user=request.user
                 )
             except errors.BatchRejected as exc:  # its results hold exceptions: make them JSON
                 raise errors.BatchRejected(

@@ -28,7 +28,8 @@ from ledger.api.serializers import (
 )
 from ledger.models import Transfer
 from ledger.selectors import transfer_get, transfer_list
-from ledger.services import pending_transfer_post, pending_transfer_void, transfer_apply
+from ledger.services import pending_transfer_post, pending_transfer_void
+from risk.services import transfer_submit
 
 
 class TransferListApi(PartnerApi):
@@ -79,6 +80,10 @@ class TransferCreateApi(PartnerApi):
         responses={
             201: TransferSerializer,
             200: OpenApiResponse(TransferSerializer, description="The `id` existed: a replay."),
+            202: OpenApiResponse(
+                TransferSerializer,
+                description='Risk sent it to review: `"status": "held"`, its amount reserved.',
+            ),
             **error_responses(400, 404, 409, 422),
         },
         tags=TAGS,
@@ -93,13 +98,13 @@ class TransferCreateApi(PartnerApi):
         payload = TransferCreateApi.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         transfer_request = TransferInputSerializer.transfer_request(payload.validated_data)
-        result = transfer_apply(
-            request=transfer_request,
-            partner=self.partner,
-            acting_user=request.user,
-            origin=Transfer.Origin.PARTNER_API,
+        result = transfer_submit(
+            request=transfer_request, partner=self.partner, acting_user=request.user
         )
+        if result.rejection is not None:  # answered, not raised: the Decision must stay
+            return self.handle_exception(result.rejection)
         answer = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
+        answer = status.HTTP_202_ACCEPTED if result.held and not result.replayed else answer
         # The service let this partner debit the account, so it is the partner's own: its
         # metadata is the caller's, with no query to find out.
         own = frozenset({result.transfer.debit_account_id})

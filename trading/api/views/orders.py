@@ -16,6 +16,7 @@ from core.api.pagination import (
 )
 from core.api.schema import IDEMPOTENCY_KEY, error_responses
 from core.api.serializers import RequestSerializer
+from risk.services import order_rejection
 from trading.api.filters import OrderFilter
 from trading.api.schema import SYMBOL_SCHEMA, TAGS
 from trading.api.serializers import DecimalInputField, OrderSerializer, minor_units_of
@@ -103,6 +104,9 @@ class OrderCreateApi(PartnerApi):
             ),
             acting_user=request.user,
         )
+        rejection = order_rejection(placed.order)
+        if rejection is not None:  # answered, not raised: the order and its Decision stay
+            return self.handle_exception(rejection)
         answer = status.HTTP_200_OK if placed.replayed else status.HTTP_201_CREATED
         return Response(OrderSerializer(placed.order).data, status=answer)
 

@@ -51,6 +51,11 @@ class TransferRequest:
     pending: bool = False
     timeout_seconds: int | None = None
     origin_ref: str = ""  # the origin's own id (an order's); the origin is the caller's
+    # The caller made `id` just now, or looked it up and found nothing, and answers a
+    # duplicate itself: the ledger neither looks for a replay nor takes a savepoint to retry
+    # one; a concurrent duplicate is refused by the unique key (IntegrityError), which
+    # aborts the caller's transaction.
+    replay_checked: bool = False
 
     def matches(self, transfer: Transfer, *, origin: str | None = None) -> bool:
         """Is `transfer` what this request would have created (an idempotent retry)?"""

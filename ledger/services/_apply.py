@@ -106,7 +106,8 @@ def apply_once(
     insert one of our ids between that lookup and our insert; the key stops it, and the last
     pass answers it as a replay.
 
-    A call with no client ids at all (order entry's hold, the matcher's releases) can
+    A call with no client ids at all (order entry's hold, the matcher's releases; a
+    partner transfer whose id risk checked before its decision: `replay_checked`) can
     replay nothing, so it has nothing to retry: inside the caller's transaction it runs in
     it, without the savepoint a retry needs (two round trips, one of them while the
     accounts are locked). Its refusals are raised before anything is written, and a
@@ -142,7 +143,7 @@ def apply_once(
 
 
 def _client_ids(requests, operations) -> bool:
-    return any(r.id is not None for r in requests) or any(
+    return any(r.id is not None and not r.replay_checked for r in requests) or any(
         op.transfer_id is not None or op.successor_id is not None for op in operations
     )
 

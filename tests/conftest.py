@@ -39,10 +39,16 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Token store, throttle counters and velocity counters start empty in every test."""
+    """Token store, throttle counters and velocity counters start empty in every test, and
+    so do the kept account ids: a test that runs its on-commit callbacks by hand keeps ids
+    of accounts its rollback then removes."""
+    from ledger.selectors import account_ids_forget
+
     cache.clear()
+    account_ids_forget()
     yield
     cache.clear()
+    account_ids_forget()
 
 
 @pytest.fixture

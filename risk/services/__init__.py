@@ -18,6 +18,7 @@ from risk.services.config import (
 )
 from risk.services.decisions import Decision, decision_make, order_decision, transfer_decision
 from risk.services.review import review_approve, review_claim_next, review_note, review_reject
+from risk.services.scoring import trades_committed
 from risk.services.transfers import (
     TransferSubmitted,
     order_rejection,
@@ -45,6 +46,7 @@ __all__ = [
     "rule_set_ensure",
     "rule_set_publish",
     "rule_set_thresholds_set",
+    "trades_committed",
     "transfer_batch_submit",
     "transfer_decision",
     "transfer_submit",

@@ -98,3 +98,12 @@ def transfer_score_enqueue(*, transfer_id) -> None:
 
     if outflow_limits_set():
         transaction.on_commit(lambda: risk_transfer_score.delay(str(transfer_id)))
+
+
+def trades_committed() -> None:
+    """The matcher calls this in the transaction that writes trades: once it commits, one
+    task scores them (all since the mark), so a trade is scored as it happens. The sweep on
+    beat stays as the net for a message lost on the way."""
+    from risk.tasks import risk_trades_score
+
+    transaction.on_commit(risk_trades_score.delay)

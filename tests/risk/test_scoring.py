@@ -79,3 +79,31 @@ def test_trades_past_the_daily_volume_write_an_event_per_trade_once(
         partner,
         200_000,
     )
+
+
+def test_trades_are_scored_when_the_matcher_commits_them_without_waiting_for_the_sweep(
+    partner, other_partner, fund, acme, settings, django_capture_on_commit_callbacks
+):
+    settings.TRADING_MATCH_INLINE = True
+    fund(partner, "USD", 10_000_000)
+    fund(other_partner, "ACME", 1_000)
+    config_save(instance=Control(kind="daily_volume", partner=partner, limit=50_000))
+    with django_capture_on_commit_callbacks(execute=True):  # the matcher's commit, the task
+        for side, who in (("sell", other_partner), ("buy", partner)):
+            order_place(
+                partner=who,
+                instrument=acme,
+                client_order_id=f"{side}-now",
+                side=side,
+                type="limit",
+                time_in_force="gtc",
+                price=1000,
+                quantity=100,
+            )
+    event = RiskEvent.objects.get()  # nobody ran the sweep
+    assert (event.kind, event.partner, event.details["used"]) == (
+        "daily_volume_over_limit",
+        partner,
+        100_000,
+    )
+    assert risk_trades_score.delay().get() == 0  # the sweep finds nothing left to score

@@ -14,6 +14,7 @@ import uuid
 
 from django.db import connection
 
+from risk.services import trades_committed
 from trading.matching.book import BatchOutcome, OrderProgress
 from trading.models import Order, Trade
 from trading.trade_batches import trade_batch_for_new_trades
@@ -34,6 +35,7 @@ def outcome_write(outcome: BatchOutcome, *, instrument_id: int, now) -> None:
         insert = _trades_insert_postgres if connection.vendor == "postgresql" else _trades_insert
         batch_id = trade_batch_for_new_trades()  # in this transaction: see trading.trade_batches
         insert(outcome.trades, instrument_id=instrument_id, now=now, batch_id=batch_id)
+        trades_committed()  # post-trade scoring, once this commits
 
 
 def _trades_insert(trades, *, instrument_id: int, now, batch_id) -> None:

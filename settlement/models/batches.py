@@ -33,6 +33,7 @@ class SettlementBatch(models.Model):
     failure = models.TextField(blank=True)
 
     class Meta:
+        verbose_name_plural = "settlement batches"
         ordering = ["-business_date", "-cycle"]
         permissions = [("run_settlementbatch", "Can close, clear, settle and retry batches")]
         constraints = [

@@ -19,8 +19,11 @@ def config_changed() -> str:
     """Renew the config token (call inside the change's transaction). The cache forgets the
     old one now and learns the new one at commit: a process deciding in between reads the
     database's token, which is still the old one until the change is visible."""
+    from risk.services.scoring import volume_controls_forget
+
     token = uuid.uuid4().hex
     ConfigStamp.objects.update_or_create(pk=1, defaults={"token": token})
+    volume_controls_forget()
     store = velocity_store()
     store.token_forget()
     transaction.on_commit(lambda: store.token_set(token))

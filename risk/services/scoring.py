@@ -1,7 +1,10 @@
 """Post-trade scoring: each posted transfer (a task enqueued when it commits) and each trade
-(the sweep reads them in order behind a mark) are scored against the post-trade controls;
+(a task sent when the matcher's batch commits, and the beat run as a net; both read the
+trades in order behind a mark) are scored against the post-trade controls;
 an excess writes a RiskEvent (once per kind and subject: retries are harmless) for staff
 to acknowledge. Scores are how far over the limit, in percent."""
+
+import time
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -102,8 +105,30 @@ def transfer_score_enqueue(*, transfer_id) -> None:
 
 def trades_committed() -> None:
     """The matcher calls this in the transaction that writes trades: once it commits, one
-    task scores them (all since the mark), so a trade is scored as it happens. The sweep on
-    beat stays as the net for a message lost on the way."""
+    task scores them (all since the mark), so a trade is scored as it happens. Only while a
+    daily-volume control is enabled (checked at most once a second per process: the
+    matcher writes hundreds of batches a second); the run on beat every 30 s stays as the
+    net for a lost message and for a control enabled a moment ago."""
     from risk.tasks import risk_trades_score
 
-    transaction.on_commit(risk_trades_score.delay)
+    if volume_controls_enabled():
+        transaction.on_commit(risk_trades_score.delay)
+
+
+_VOLUME_CHECK_SECONDS = 1.0
+_volume_check = {"at": float("-inf"), "enabled": False}
+
+
+def volume_controls_enabled() -> bool:
+    now = time.monotonic()
+    if now - _volume_check["at"] >= _VOLUME_CHECK_SECONDS:
+        _volume_check["enabled"] = Control.objects.filter(
+            kind=Control.Kind.DAILY_VOLUME, enabled=True
+        ).exists()
+        _volume_check["at"] = now
+    return _volume_check["enabled"]
+
+
+def volume_controls_forget() -> None:
+    """Check again on the next trades (this process changed risk's configuration)."""
+    _volume_check["at"] = float("-inf")

@@ -33,7 +33,9 @@ def batch_console_run(*, batch: SettlementBatch, action: str, acting_user, reaso
     if action == "close":
         if batch.state != S.OPEN:
             raise BatchStateConflict("Only the open batch closes.")
-        batch = batch_close(batch=batch, via="console:close", acting_user=acting_user)
+        batch = batch_close(
+            batch=batch, via="console:close", acting_user=acting_user, reason=reason
+        )
         step = batch_next_step(batch)
     else:
         needed, step = ACTIONS[action]

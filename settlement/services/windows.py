@@ -97,7 +97,7 @@ def batch_for_new_trades():
 
 
 def batch_close(
-    *, batch: SettlementBatch | None = None, via: str, acting_user=None, now=None
+    *, batch: SettlementBatch | None = None, via: str, acting_user=None, now=None, reason=""
 ) -> SettlementBatch:
     """Close `batch` (default: the open one) and open the next, in one transaction. Closing
     a batch that is closed already returns it unchanged (safe to run twice). Trades that
@@ -116,6 +116,7 @@ def batch_close(
             via=via,
             acting_user=acting_user,
             now=now,
+            reason=reason,
             details={"adopted_unbatched_trades": adopted} if adopted else None,
         )
         StepRun.objects.create(

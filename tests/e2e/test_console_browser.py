@@ -129,3 +129,95 @@ def test_two_demo_staff_users_run_a_four_eyes_deposit_in_the_browser(browser, de
     assert "Ran ledger-check: ok (True)" in _messages(browser)
     assert LedgerCheckRun.objects.get(kind="invariants").ok
     screenshot(browser, "7-scheduled-jobs")
+
+
+def _action(driver, base, changelist: str, pk, action: str, reason: str) -> str:
+    """Select row `pk` of a changelist, run `action`, confirm it with `reason`; the messages."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(f"{base}{changelist}")
+    driver.find_element(By.CSS_SELECTOR, f"input.action-select[value='{pk}']").click()
+    Select(driver.find_element(By.NAME, "action")).select_by_value(action)
+    _submit(driver, driver.find_element(By.NAME, "index"))
+    driver.find_element(By.ID, "id_reason").send_keys(reason)
+    _submit(driver, driver.find_element(By.CSS_SELECTOR, "#action-confirmation input[type=submit]"))
+    return _messages(driver)
+
+
+def test_staff_approve_a_held_transfer_and_settle_the_days_trades_in_the_browser(
+    browser, demo, settings
+):
+    from selenium.webdriver.common.by import By
+
+    from ledger.services import TransferRequest
+    from risk.models import ReviewCase
+    from risk.services import transfer_submit
+    from settlement.models import SettlementBatch
+    from trading.models import Instrument, Trade
+    from trading.services.orders import order_place
+
+    alpha, beta = Partner.objects.get(slug="alpha"), Partner.objects.get(slug="beta")
+    alpha_usd = Account.objects.get(partner=alpha, asset_id="USD", code="main")
+    beta_usd = Account.objects.get(partner=beta, asset_id="USD", code="main")
+    alpha_before, beta_before = alpha_usd.posted_balance, beta_usd.posted_balance
+    # A partner's 15,000.00 transfer: the demo rule sends it to review.
+    held = transfer_submit(
+        request=TransferRequest(
+            debit_account_id=alpha_usd.pk,
+            credit_account_id=beta_usd.pk,
+            amount=1_500_000,
+            asset="USD",
+            reference="browser review",
+        ),
+        partner=alpha,
+    )
+    assert held.held
+    # And a trade: alpha buys 100 ACME from beta at 10.00, matched as the embedded default does.
+    settings.TRADING_MATCH_INLINE = True
+    acme = Instrument.objects.get(symbol="ACME/USD")
+    for partner, side in ((beta, "sell"), (alpha, "buy")):
+        order_place(
+            partner=partner,
+            instrument=acme,
+            client_order_id=f"browser-{side}",
+            side=side,
+            type="limit",
+            time_in_force="gtc",
+            price=1000,
+            quantity=100,
+        )
+    assert Trade.objects.count() == 1
+
+    _log_in(browser, demo, "admin")
+    browser.get(f"{demo}/admin/risk/reviewcase/")
+    assert "Claim next (1 open)" in browser.page_source
+    screenshot(browser, "8-review-queue")
+    _submit(browser, browser.find_element(By.CSS_SELECTOR, "input[value^='Claim next']"))
+    assert "Claimed:" in _messages(browser)
+    case = ReviewCase.objects.get()
+    assert case.claimed_by.username == "admin"
+    screenshot(browser, "9-review-case")
+    done = _action(
+        browser, demo, "/admin/risk/reviewcase/", case.pk, "approve", "customer called in"
+    )
+    assert "Approved" in done, done
+    alpha_usd.refresh_from_db()
+    beta_usd.refresh_from_db()
+    assert alpha_usd.posted_balance == alpha_before - 1_500_000
+    assert beta_usd.posted_balance == beta_before + 1_500_000
+
+    batch = SettlementBatch.objects.get(state=SettlementBatch.State.OPEN)
+    done = _action(
+        browser, demo, "/admin/settlement/settlementbatch/", batch.pk, "close", "early close"
+    )
+    assert "Batches closed" in done, done
+    batch.refresh_from_db()
+    assert batch.state == SettlementBatch.State.SETTLED  # the chain runs on from the close
+    closing = batch.events.get(to_state="closed")
+    assert (closing.actor.username, closing.reason) == ("admin", "early close")
+    browser.get(f"{demo}/admin/settlement/settlementbatch/{batch.pk}/change/")
+    screenshot(browser, "10-settled-batch")
+    alpha_usd.refresh_from_db()
+    assert alpha_usd.posted_balance == alpha_before - 1_500_000 - 100_000  # 100 x 10.00
+    assert alpha_usd.pending_balance == 0  # the order's hold released as its obligation posted

@@ -66,7 +66,7 @@ def transfer_score(*, transfer_id) -> list[RiskEvent]:
 
 def trades_score() -> int:
     """Score the trades since the mark (at most TRADES_PER_SWEEP); returns how many."""
-    if not Control.objects.filter(kind=Control.Kind.DAILY_VOLUME, enabled=True).exists():
+    if not _volume_controls_exist():
         return 0
     mark, _ = ScoringMark.objects.get_or_create(name="trades")
     trades = trade_feed.since(mark.executed_at, mark.trade_id, TRADES_PER_SWEEP)
@@ -122,11 +122,13 @@ _volume_check = {"at": float("-inf"), "enabled": False}
 def volume_controls_enabled() -> bool:
     now = time.monotonic()
     if now - _volume_check["at"] >= _VOLUME_CHECK_SECONDS:
-        _volume_check["enabled"] = Control.objects.filter(
-            kind=Control.Kind.DAILY_VOLUME, enabled=True
-        ).exists()
+        _volume_check["enabled"] = _volume_controls_exist()
         _volume_check["at"] = now
     return _volume_check["enabled"]
+
+
+def _volume_controls_exist() -> bool:
+    return Control.objects.filter(kind=Control.Kind.DAILY_VOLUME, enabled=True).exists()
 
 
 def volume_controls_forget() -> None:

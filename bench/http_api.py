@@ -215,19 +215,9 @@ def _seed() -> Seed:
 
 def _instrument_seed() -> None:
     """ACME/USD (tick 0.01, lot 1); alpha's USD pays for the orders' holds."""
-    from ledger.services import asset_ensure
-    from trading.services.instruments import instrument_create
+    from trading.demo import demo_instrument_ensure
 
-    asset_ensure(code="ACME", name="Acme Corporation", scale=0)
-    instrument_create(
-        symbol=ORDER_SYMBOL,
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    demo_instrument_ensure()
 
 
 class Matcher:

@@ -88,23 +88,12 @@ def market_setup(orders, *, symbol: str, with_holds: bool):
     from django.db import transaction
 
     from ledger.services import TransferRequest, house_account, transfer_batch_create
+    from trading.demo import demo_instrument_ensure
     from trading.models import Instrument, Order
     from trading.services.holds import CLEARING_ACCOUNT, HOLD_CODE
-    from trading.services.instruments import instrument_create
 
     base = symbol.split("/")[0]
-    from ledger.services import asset_ensure
-
-    asset_ensure(code=base, name=base, scale=0)
-    instrument = instrument_create(
-        symbol=symbol,
-        base_asset=base,
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    instrument = demo_instrument_ensure(code=base)[0]  # symbol is `base`/USD
     partners, accounts = bench_partners(base)
     rows = []
     for sequence, (who, side, quantity, price) in enumerate(orders, start=1):

@@ -87,26 +87,15 @@ def _world():
     from ledger.services import (
         TransferRequest,
         account_open,
-        asset_ensure,
         house_account,
         transfer_create,
     )
     from risk.models import Rule
     from risk.services import rule_save, rule_set_draft, rule_set_ensure, rule_set_publish
-    from trading.demo import ISSUANCE_ACCOUNT
-    from trading.services.instruments import instrument_create
+    from trading.demo import ISSUANCE_ACCOUNT, demo_instrument_ensure
 
     partner = partner_create(slug="bench", name="Bench")
-    asset_ensure(code="ACME", name="Acme", scale=0)
-    instrument = instrument_create(
-        symbol="ACME/USD",
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    instrument = demo_instrument_ensure()[0]
     instrument.max_unmatched = 10**9
     instrument.save(update_fields=["max_unmatched"])
     from django.utils import timezone

@@ -105,20 +105,12 @@ def market_setup(partners, accounts, trade_count: int, seed: int):
 
     from ledger.services import TransferRequest, house_account, transfer_batch_create
     from settlement.services.windows import batch_close, batch_open_ensure
+    from trading.demo import demo_instrument_ensure
     from trading.models import Order, Trade
     from trading.services.holds import CLEARING_ACCOUNT, HOLD_CODE
-    from trading.services.instruments import instrument_create
 
     rng = random.Random(seed)
-    acme = instrument_create(
-        symbol="ACME/USD",
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    acme = demo_instrument_ensure()[0]
     buys = [(p, n) for p in range(len(partners)) for n in range(ORDERS_PER_SIDE)]
     sells = list(buys)
     order_ids = {("buy", k): uuid.uuid4() for k in buys}

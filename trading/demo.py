@@ -40,23 +40,37 @@ def demo_issuance_id(*, partner_slug: str, asset: str) -> uuid.UUID:
     return uuid.uuid5(DEMO_NAMESPACE, f"trading-demo-issuance:{partner_slug}:{asset}")
 
 
+def demo_instrument_ensure(
+    *, code: str = "ACME", name: str = "", acting_user=None
+) -> tuple[Instrument, bool]:
+    """`code`/USD as the demo lists it (its asset at scale 0, tick 0.01, lot 1, collar
+    1.00..1000.00), listed if missing: (the instrument, whether it was listed now). The
+    demo, the tests and the benchmarks trade on the same instrument."""
+    asset_ensure(code=code, name=name or code, scale=0)
+    symbol = f"{code}/{DEMO_QUOTE}"
+    existing = Instrument.objects.filter(symbol=symbol).first()
+    if existing is not None:
+        return existing, False
+    listed = instrument_create(
+        symbol=symbol,
+        base_asset=code,
+        quote_asset=DEMO_QUOTE,
+        tick_size=1,
+        lot_size=1,
+        collar_low=100,
+        collar_high=100_000,
+        acting_user=acting_user,
+    )
+    return listed, True
+
+
 @register_demo_seeder("trading")
 def seed(*, acting_user, stdout) -> None:
     partners = Partner.objects.in_bulk(DEMO_PARTNERS, field_name="slug")
     for code, name in DEMO_INSTRUMENTS:
-        asset = asset_ensure(code=code, name=name, scale=0)
-        symbol = f"{code}/{DEMO_QUOTE}"
-        if not Instrument.objects.filter(symbol=symbol).exists():
-            instrument_create(
-                symbol=symbol,
-                base_asset=code,
-                quote_asset=DEMO_QUOTE,
-                tick_size=1,
-                lot_size=1,
-                collar_low=100,
-                collar_high=100_000,
-                acting_user=acting_user,
-            )
+        instrument, listed = demo_instrument_ensure(code=code, name=name, acting_user=acting_user)
+        asset, symbol = instrument.base_asset, instrument.symbol
+        if listed:
             stdout.write(f"  trading: {symbol} listed")
         # The issuer's account may go negative: it is where the shares come from.
         issuer = house_account(code=ISSUANCE_ACCOUNT, asset=asset, acting_user=acting_user)

@@ -33,21 +33,11 @@ def alpha_resources(partner, alpha_usd, fund, settings):  # noqa: F811 - fixture
         ),
         partner=partner,
     )
-    from ledger.services import asset_ensure
-    from trading.services.instruments import instrument_create
+    from trading.demo import demo_instrument_ensure
     from trading.services.orders import order_place
 
     settings.TRADING_MATCH_INLINE = True  # the embedded default: no matcher process needed
-    asset_ensure(code="ACME", name="Acme", scale=0)
-    acme = instrument_create(
-        symbol="ACME/USD",
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    acme = demo_instrument_ensure()[0]
     order = order_place(
         partner=partner,
         instrument=acme,

@@ -157,19 +157,9 @@ def _access(model_name):
 
 
 def _instrument():
-    from ledger.services import asset_ensure
-    from trading.services.instruments import instrument_create
+    from trading.demo import demo_instrument_ensure
 
-    asset_ensure(code="ACME", name="Acme", scale=0)
-    return instrument_create(
-        symbol="ACME/USD",
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    return demo_instrument_ensure()[0]
 
 
 def _order(instrument=None, *, side="buy", cid="o1"):

@@ -10,13 +10,11 @@ from ledger.selectors import account_list
 from ledger.services import (
     TransferRequest,
     account_open,
-    asset_ensure,
     house_account,
     transfer_create,
 )
-from trading.demo import ISSUANCE_ACCOUNT
+from trading.demo import ISSUANCE_ACCOUNT, demo_instrument_ensure
 from trading.models import MatcherState
-from trading.services.instruments import instrument_create
 
 
 @pytest.fixture(autouse=True)
@@ -30,16 +28,7 @@ def currencies(request):
 @pytest.fixture
 def acme(db):
     """ACME/USD: tick 0.01, lot 1, collar 1.00..1000.00; ACME has scale 0."""
-    asset_ensure(code="ACME", name="Acme Corporation", scale=0)
-    return instrument_create(
-        symbol="ACME/USD",
-        base_asset="ACME",
-        quote_asset="USD",
-        tick_size=1,
-        lot_size=1,
-        collar_low=100,
-        collar_high=100_000,
-    )
+    return demo_instrument_ensure()[0]
 
 
 def account_funded(partner, asset: str, amount: int) -> Account:

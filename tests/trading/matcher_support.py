@@ -17,6 +17,22 @@ from trading.models import Order, Trade
 from trading.services.orders import order_place
 
 
+def place(
+    partner, instrument, cid, side, quantity, price=1000, *, type="limit", time_in_force="gtc"
+):
+    """One order through order_place (a limit GTC unless told); the order placed."""
+    return order_place(
+        partner=partner,
+        instrument=instrument,
+        client_order_id=cid,
+        side=side,
+        type=type,
+        time_in_force=time_in_force,
+        price=price,
+        quantity=quantity,
+    ).order
+
+
 @dataclass(frozen=True)
 class Spec:
     """One order of a stream; price in quote minor units (tick 1), None for market."""

@@ -10,9 +10,8 @@ from django.utils import timezone
 from core.models import AuditEvent
 from ledger.selectors import hold_current
 from trading.models import Instrument, MatcherState, Order
-from trading.services.orders import order_place
 
-from .matcher_support import money_problems
+from .matcher_support import money_problems, place
 
 pytestmark = pytest.mark.django_db
 
@@ -20,19 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _inline(settings):
     settings.TRADING_MATCH_INLINE = True
-
-
-def place(partner, instrument, cid, side, quantity, price=1000):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side=side,
-        type="limit",
-        time_in_force="gtc",
-        price=price,
-        quantity=quantity,
-    ).order
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ from trading.matcher import InstrumentMatcher, match_inline
 from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict
 from trading.models import MatcherState, Order, Trade
-from trading.services.orders import order_cancel, order_place
+from trading.services.orders import order_cancel
 
 from .matcher_support import (
     committed,
     engine_replay,
     money_problems,
     order_stream,
+    place,
     stream_place,
     trading_partners,
 )
@@ -34,19 +35,6 @@ def drain(matcher: InstrumentMatcher, *, rebuild_every: int | None = None) -> in
         if rebuild_every and batches % rebuild_every == 0:
             matcher.kept = None  # as a restart would: the next step restores from the rows
     return batches
-
-
-def place(partner, instrument, cid, side, quantity, price, **kw):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side=side,
-        type=kw.pop("type", "limit"),
-        time_in_force=kw.pop("time_in_force", "gtc"),
-        price=price,
-        quantity=quantity,
-    ).order
 
 
 def test_the_matcher_commits_what_the_engine_does_in_memory_across_batches_and_rebuilds(acme):

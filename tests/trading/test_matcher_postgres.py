@@ -29,7 +29,7 @@ from trading.services.holds import (
     order_hold_place,
     order_reserve_amount,
 )
-from trading.services.orders import order_cancel, order_place
+from trading.services.orders import order_cancel
 from trading.services.states import order_status_set
 
 from .matcher_support import (
@@ -37,6 +37,7 @@ from .matcher_support import (
     engine_replay,
     money_problems,
     order_stream,
+    place,
     stream_place,
     trading_partners,
 )
@@ -200,19 +201,6 @@ def late_order(instrument_id, partner, *, taken: threading.Event, release: threa
     finally:
         taken.set()
         connection.close()
-
-
-def place(partner, instrument, cid, side, quantity, price=1000):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side=side,
-        type="limit",
-        time_in_force="gtc",
-        price=price,
-        quantity=quantity,
-    ).order
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script: the project's packages are importable
 
+from bench.cpu_share import Groups, cpu_line  # noqa: E402
 from bench.http_harness import (  # noqa: E402
     CONNECTIONS,
     THREADS,
@@ -321,6 +322,10 @@ def report(endpoints, local: dict, remote: dict) -> None:
             f"  {e.name:<10}{f['rate']:>9,.0f}{f['p50_us'] / 1000:>9.1f}{f['p99_us'] / 1000:>9.1f}"
             f"{vs_health:>10}{vs_service:>10}  {', '.join(targets):<26}{result}"
         )
+    print("\nWhere the machine's CPU went during each run (Redis and 'postgres other' are shared):")
+    for e in endpoints:
+        if "cpu" in remote[e.name]:
+            print(f"  {e.name:<10}{cpu_line(remote[e.name]['cpu'])}")
 
 
 # --- Main ---------------------------------------------------------------------------------
@@ -397,10 +402,17 @@ def main() -> int:
             say(f"gunicorn: {server.command} (PORT={port}) ...", end=" ")
             server.wait_ready()
             print("up", flush=True)
+            groups = Groups(
+                server_session=server.process.pid,
+                database=args.database,
+                extra={"matcher": matcher.process.pid} if matcher else {},
+            )
             for e in endpoints:
                 say(f"wrk {e.method} {e.path}: {WARMUP} s warm-up, {DURATION} s ...", end=" ")
                 wrk_run(e, seed, server.url, workdir, WARMUP)
-                remote[e.name] = figures = wrk_run(e, seed, server.url, workdir, DURATION)
+                remote[e.name] = figures = wrk_run(
+                    e, seed, server.url, workdir, DURATION, groups=groups
+                )
                 print(f"{figures['rate']:,.0f}/s", flush=True)
         report(endpoints, local, remote)
         say("finished")

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.request import urlopen
 
+from bench.cpu_share import cpu_per_request
+
 if TYPE_CHECKING:
     from bench.http_api import Endpoint, Seed
 
@@ -187,8 +189,13 @@ def _wrk_script(endpoint: Endpoint, seed: Seed, directory: Path) -> Path:
     return path
 
 
-def wrk_run(endpoint: Endpoint, seed: Seed, base_url: str, directory: Path, seconds: int) -> dict:
+def wrk_run(
+    endpoint: Endpoint, seed: Seed, base_url: str, directory: Path, seconds: int, groups=None
+) -> dict:
+    """wrk's figures; with `groups` (cpu_share.Groups) also the CPU each kind of process
+    spent a request during the run ("cpu")."""
     script = _wrk_script(endpoint, seed, directory)  # a fresh run id: ids never repeat
+    before = groups.sample() if groups else None
     command = [
         "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(script), base_url + endpoint.path,
@@ -199,6 +206,8 @@ def wrk_run(endpoint: Endpoint, seed: Seed, base_url: str, directory: Path, seco
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
     figures = json.loads(line.removeprefix("BENCH "))
     figures["rate"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    if groups:
+        figures["cpu"] = cpu_per_request(before, groups.sample(), figures["requests"])
     return figures
 
 

@@ -59,3 +59,25 @@ def test_instrument_get_reads_a_halt_and_a_new_collar_at_once(acme):
     assert (fresh.status, fresh.collar_high) == ("trading", 50_000)
     assert (fresh.base_asset.code, fresh.base_asset.scale) == ("ACME", 0)
     assert (fresh.quote_asset.code, fresh.quote_asset.scale) == ("USD", 2)
+
+
+def test_row_insert_stores_what_save_stores(partner):
+    from core.models import User
+    from core.prebuilt_sql import row_insert
+    from ledger.models import Account
+
+    facts = {"amount": 5, "lists": ["a"], "pending": False}
+    saved = Decision(subject="transfer", subject_id=partner.pk, partner=partner, facts=facts)
+    saved.save(force_insert=True)
+    inserted = Decision(
+        subject="transfer", subject_id=partner.pk, partner=partner, facts=facts, hits=[{"x": 1}]
+    )
+    row_insert(inserted)
+    assert inserted.created_at is not None and not inserted._state.adding  # auto_now_add ran
+    stored = {d.pk: _fields(d) for d in Decision.objects.all()}
+    assert stored[inserted.pk] == {**_fields(saved), **_fields(inserted)} == _fields(inserted)
+    assert stored[saved.pk]["created_at"] <= stored[inserted.pk]["created_at"]
+    with pytest.raises(TypeError, match="overrides save"):
+        row_insert(User(username="x"))  # its save() does more than insert
+    with pytest.raises(TypeError, match="save signals"):
+        row_insert(Account(partner=partner, asset_id="USD"))  # the ledger listens to its saves

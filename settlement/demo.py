@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from core.demo import register_demo_seeder
 from core.errors import ApplicationError
-from core.money import from_minor_units
 from core.models import Partner
+from core.money import from_minor_units
 from ledger.demo import demo_deposit_id
 from ledger.models import Transfer
 from settlement.models import BankStatement

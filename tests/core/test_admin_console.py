@@ -199,3 +199,17 @@ def test_times_in_the_console_carry_seconds_and_their_zone(staff_client, staff_u
 
     for html in (listing, page):
         assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", html)
+
+
+def test_staff_who_may_only_view_a_user_are_not_offered_a_password_reset(partner_user):
+    from core.services import staff_member_ensure
+
+    operator = staff_member_ensure(username="ops-viewer", password=PASSWORD, group="operations")
+    client = Client()
+    client.force_login(operator)
+
+    page = client.get(f"/admin/core/user/{partner_user.pk}/change/")
+
+    assert page.status_code == 200
+    assert "../password/" not in page.content.decode()  # the button would answer 403
+    assert client.get(f"/admin/core/user/{partner_user.pk}/password/").status_code == 403

@@ -42,7 +42,9 @@ def test_the_demo_has_trades_to_settle_and_a_statement_with_a_break(settings):
     batch.refresh_from_db()
     assert batch.state == "settled"
     nets = {}
-    for asset, amount in Obligation.objects.filter(batch=batch).values_list("asset_id", "net_amount"):
+    for asset, amount in Obligation.objects.filter(batch=batch).values_list(
+        "asset_id", "net_amount"
+    ):
         nets[asset] = nets.get(asset, 0) + amount
     assert nets == {"ACME": 0, "GLOBEX": 0, "USD": 0}
     assert ledger_check_run(kind=LedgerCheckRun.Kind.INVARIANTS).ok

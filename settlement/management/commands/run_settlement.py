@@ -34,7 +34,7 @@ class Command(BaseCommand):
         failed = 0
         for batch in batches.order_by("business_date", "cycle"):
             label = f"{batch.business_date} #{batch.cycle}"
-            bar = tqdm(desc=label, unit="partner", file=self.stderr)
+            bar = tqdm(desc=label, unit=" partners", file=self.stderr)
 
             def progress(done, total, bar=bar):
                 bar.total = total

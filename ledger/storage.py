@@ -51,20 +51,28 @@ def postings_write(
         ),
     ]
     params = sum(len(fields) * len(rows) for fields, rows in parts)
-    with connection.cursor() as cursor:
-        if params <= VALUES_MAX_PARAMS:
-            shape = tuple(len(rows) for _, rows in parts)
-            cursor.execute(
-                _write_sql(account_fields, shape),
-                [value for _, rows in parts for row in rows for value in row],
-            )
-        else:
-            cursor.execute(
-                _write_sql(account_fields, None),
-                [list(column) for _, rows in parts for column in zip(*rows, strict=True)],
-            )
+    if params <= VALUES_MAX_PARAMS:
+        shape = tuple(len(rows) for _, rows in parts)
+        sql = _write_sql(account_fields, shape)
+        values = [value for _, rows in parts for row in rows for value in row]
+    else:
+        sql = _write_sql(account_fields, None)
+        values = [list(column) for _, rows in parts for column in zip(*rows, strict=True)]
+    _write(connection, sql, values)
     for obj in (*transfers, *entries):
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+def _write(connection, sql: str, values: list) -> None:
+    """The write goes with the transaction's next statement or its COMMIT where the backend
+    can defer it (core.postgresql): its rows were checked under the accounts' locks, and
+    nothing reads its result, so it need not hold the locks a round trip longer."""
+    deferred = getattr(connection, "execute_deferred", None)
+    if deferred is not None:
+        deferred(sql, values)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
 
 
 def _insert_row(obj: Model, connection) -> list:

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from core.services import partner_create, partner_user_create
@@ -29,6 +30,25 @@ def pytest_runtest_setup(item):
         if UNDER_CI:
             pytest.fail(f"{reason} (CI=true: a missing service is a failure)")
         pytest.skip(reason)
+
+
+def _captures_start_after_deferred_writes():
+    """A statement count (CaptureQueriesContext, django_assert_num_queries) starts with the
+    writes deferred before it sent: core.postgresql sends a deferred write with the next
+    statement or the COMMIT, and in a test, whose transaction never commits, the next one
+    may be the first of the code being counted."""
+    enter = CaptureQueriesContext.__enter__
+
+    def entered(self):
+        send = getattr(self.connection, "deferred_send", None)
+        if send is not None and self.connection.connection is not None:
+            send()
+        return enter(self)
+
+    CaptureQueriesContext.__enter__ = entered
+
+
+_captures_start_after_deferred_writes()
 
 
 @pytest.fixture(autouse=True)

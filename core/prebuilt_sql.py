@@ -79,16 +79,22 @@ def _select(model: type[Model], columns: tuple[str, ...], key: tuple[str, ...]):
     return sql, key_fields, converters
 
 
-def row_insert(obj: Model) -> None:
-    """INSERT `obj` as one new row (its primary key set by the caller, not the database)."""
+def row_insert(obj: Model, *, deferred: bool = False) -> None:
+    """INSERT `obj` as one new row (its primary key set by the caller, not the database).
+    `deferred`: inside a transaction on PostgreSQL, sent with the transaction's next
+    statement or its COMMIT (core.postgresql), for a row whose insert nobody waits on."""
     model = type(obj)
     if model.save is not Model.save or any(s.has_listeners(model) for s in (pre_save, post_save)):
         raise TypeError(f"{model.__name__} overrides save() or has save signals: use save()")
     connection = connections[DEFAULT_DB_ALIAS]
     sql, fields = _insert(model)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    defer = getattr(connection, "execute_deferred", None) if deferred else None
+    if defer is not None and not connection.get_autocommit():
+        defer(sql, params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
     obj._state.adding, obj._state.db = False, connection.alias
 
 

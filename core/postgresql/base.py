@@ -24,6 +24,7 @@ rollback drops what was never sent, and statements are logged and counted as bef
 import select
 
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
 from django.db.transaction import TransactionManagementError
 
 
@@ -81,7 +82,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         with self.wrap_database_errors, self.connection.pipeline():
             with self.cursor() as cursor:
                 self._send(pending, cursor)
-            return super()._commit()
+            # COMMIT as one more statement of the pipeline: psycopg's commit() would wait
+            # for it, and leaving the pipeline then costs another round trip for its Sync.
+            # A failed write skips it (the pipeline aborts), and Django rolls back.
+            with debug_transaction(self, "COMMIT"):
+                self.connection.execute("COMMIT")
 
     def _rollback(self):
         self._deferred = []  # never sent: nothing to undo

@@ -23,6 +23,7 @@ rollback drops what was never sent, and statements are logged and counted as bef
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
 from django.db.transaction import TransactionManagementError
@@ -63,6 +64,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def _deferred_sent_first(self, execute, sql, params, many, context):
         if not self._deferred:
+            return execute(sql, params, many, context)
+        if isinstance(context["cursor"].cursor, psycopg.ServerCursor):
+            self.deferred_send()  # a server-side cursor cannot run in a pipeline
             return execute(sql, params, many, context)
         pending, self._deferred = self._deferred, []  # taken, even if sending them fails
         with self.wrap_database_errors, self.connection.pipeline():

@@ -54,6 +54,16 @@ def test_the_next_statement_sees_it_and_statements_keep_their_order():
     assert _committed() == [(1, "second")]
 
 
+def test_a_server_side_cursor_sees_what_was_deferred_before_it():
+    with transaction.atomic():
+        connection.execute_deferred(INSERT, [1, "first"])
+        with connection.chunked_cursor() as cursor:  # what QuerySet.iterator() uses
+            cursor.execute("SELECT note FROM deferred_probe")
+            assert cursor.fetchall() == [("first",)]
+
+    assert _committed() == [(1, "first")]
+
+
 def test_a_failing_deferred_write_fails_the_commit_and_leaves_nothing():
     with transaction.atomic():
         connection.execute_deferred(INSERT, [1, "kept"])

@@ -69,13 +69,19 @@ def _facts(scope: str, counts: list[int], sums: list[int]) -> dict:
 
 
 # Per scope two hashes: `<base>:h:<hour>` holds the hour's minutes (fields n:<minute>,
-# s:<asset>:<minute>), `<base>:d:<day>` the day's hours (n:<hour>, s:<asset>:<hour>), so a
-# window is read with one HMGET per hash it spans (two at most), not one call per bucket.
+# s:<asset>:<minute>), `<base>:d:<day>` the day's hours (n:<hour>, s:<asset>:<hour>).
+# The 1 h and 24 h windows are running totals in `<base>:w` (n60, s60:<asset>, n24,
+# s24:<asset>), each with the last bucket already taken out of it (c60, c60:<asset>, ...):
+# a decision adds its own amount and takes out the buckets that left the window since
+# (nearly always none or one) instead of re-reading 60 + 24 buckets every time (190 us of
+# Redis CPU a decision). A total with no state yet (new, expired, or after a rebuild), or
+# whose window moved on entirely since it was kept (fewer buckets to read than to take
+# out), is summed from the buckets afresh.
 # KEYS: config token, credit key (or ''), then one base key per scope
 # ARGV: minute, asset, amount, credit
 _RECORD = """
 local minute = tonumber(ARGV[1])
-local hour, asset, amount = math.floor(minute / 60), ARGV[2], ARGV[3]
+local hour, asset, amount = math.floor(minute / 60), ARGV[2], tonumber(ARGV[3])
 local day = math.floor(hour / 24)
 local out = {redis.call('GET', KEYS[1]) or false}
 local credit = 0
@@ -84,38 +90,52 @@ if KEYS[2] ~= '' then
   redis.call('EXPIRE', KEYS[2], 172800)
 end
 table.insert(out, credit)
-local function window(base, unit, first, last, per)
-  -- counts and sums of `unit` buckets first..last, from the hashes holding `per` of them
-  local n, s = 0, 0
-  local from = first
+local function buckets(base, unit, first, last, per, prefix)
+  -- the sum of field prefix..b for buckets first..last, from the hashes holding `per` each
+  local total, from = 0, first
   while from <= last do
     local owner = math.floor(from / per)
     local to = math.min(last, owner * per + per - 1)
     local fields = {}
-    for b = from, to do
-      table.insert(fields, 'n:' .. b)
-      table.insert(fields, 's:' .. asset .. ':' .. b)
-    end
-    local values = redis.call('HMGET', base .. unit .. owner, unpack(fields))
-    for i = 1, #values, 2 do
-      n = n + (tonumber(values[i]) or 0)
-      s = s + (tonumber(values[i + 1]) or 0)
+    for b = from, to do table.insert(fields, prefix .. b) end
+    for _, v in ipairs(redis.call('HMGET', base .. unit .. owner, unpack(fields))) do
+      total = total + (tonumber(v) or 0)
     end
     from = to + 1
   end
-  return n, s
+  return total
+end
+local function running(base, state, field, unit, now, length, per, prefix, added)
+  -- the window (now - length, now]'s total of prefix..b, this decision's `added` included
+  local kept = redis.call('HMGET', state, field, 'c' .. field)
+  local total, cut, edge = tonumber(kept[1]), tonumber(kept[2]), now - length
+  if total == nil or cut == nil or edge - cut >= length then
+    total, cut = buckets(base, unit, edge + 1, now, per, prefix), edge
+  else
+    if edge > cut then
+      total = total - buckets(base, unit, cut + 1, edge, per, prefix)
+      cut = edge
+    end
+    if now > cut then total = total + added end  -- (a clock far behind: not counted)
+  end
+  redis.call('HSET', state, field, total, 'c' .. field, cut)
+  return total
 end
 for k = 3, #KEYS do
   local base = KEYS[k]
-  local h, d = base .. ':h:' .. hour, base .. ':d:' .. day
+  local h, d, state = base .. ':h:' .. hour, base .. ':d:' .. day, base .. ':w'
   local n1 = redis.call('HINCRBY', h, 'n:' .. minute, 1)
   local s1 = redis.call('HINCRBY', h, 's:' .. asset .. ':' .. minute, amount)
   redis.call('EXPIRE', h, 7300)
   redis.call('HINCRBY', d, 'n:' .. hour, 1)
   redis.call('HINCRBY', d, 's:' .. asset .. ':' .. hour, amount)
   redis.call('EXPIRE', d, 180000)
-  local n60, s60 = window(base, ':h:', minute - 59, minute, 60)
-  local n24, s24 = window(base, ':d:', hour - 23, hour, 24)
+  local sa = 's:' .. asset .. ':'
+  local n60 = running(base, state, 'n60', ':h:', minute, 60, 60, 'n:', 1)
+  local s60 = running(base, state, 's60:' .. asset, ':h:', minute, 60, 60, sa, amount)
+  local n24 = running(base, state, 'n24', ':d:', hour, 24, 24, 'n:', 1)
+  local s24 = running(base, state, 's24:' .. asset, ':d:', hour, 24, 24, sa, amount)
+  redis.call('EXPIRE', state, 7300)
   for _, x in ipairs({n1, s1, n60, s60, n24, s24}) do table.insert(out, x) end
 end
 return out

@@ -4,11 +4,13 @@ cache; rebuilt from stored decisions by the command."""
 
 from datetime import UTC, datetime, timedelta
 
+import hypothesis
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
+from hypothesis import strategies as st
 
 from risk.velocity import CacheVelocity, Tally, velocity_store
 
@@ -109,3 +111,57 @@ def test_the_rebuild_command_recounts_from_stored_decisions(partner, fund, publi
         )
     assert (facts["vel_partner_count_1m"], facts["vel_partner_sum_1m"]) == (3, 301)
     assert facts["vel_counterparty_count_24h"] == 3
+
+
+def _minute(at) -> int:
+    return int(at.timestamp()) // 60
+
+
+def _expected(history, now, tally_now):
+    """Every window's count and sum by definition, from the list of what was recorded."""
+    minute, hour = _minute(now), _minute(now) // 60
+    facts = {}
+    for scope, key in (("partner", "partner"), ("counterparty", "counterparty")):
+        mine = [(m, t) for m, t in history if getattr(t, key) == getattr(tally_now, key)]
+        for window, inside in (
+            ("1m", lambda m: m == minute),
+            ("1h", lambda m: minute - 60 < m <= minute),
+            ("24h", lambda m: hour - 24 < m // 60 <= hour),
+        ):
+            hits = [t for m, t in mine if inside(m)]
+            facts[f"vel_{scope}_count_{window}"] = len(hits)
+            facts[f"vel_{scope}_sum_{window}"] = sum(
+                t.amount for t in hits if t.asset == tally_now.asset
+            )
+    return facts
+
+
+@pytest.mark.redis
+@hypothesis.settings(max_examples=25, deadline=None)
+@hypothesis.given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 7, 59, 60, 61, 600, 3_540, 3_600, 7_300, 86_400, 90_000]),
+            st.sampled_from(["p1", "p2"]),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["USD", "EUR"]),
+            st.integers(min_value=1, max_value=10_000),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_the_windows_equal_their_definition_as_the_clock_moves(steps):
+    """Redis keeps running totals between decisions, Django's cache sums buckets: with the
+    clock moving by seconds, minutes, an hour, a day and more, each answer of either is
+    what the recorded history says it must be."""
+    from django.core.cache import cache
+
+    for store in (velocity_store(), CacheVelocity()):  # one after the other: the same keys
+        cache.clear()
+        at, history = T0, []
+        for seconds, partner, counterparty, asset, amount in steps:
+            at += timedelta(seconds=seconds)
+            now = tally(amount=amount, partner=partner, counterparty=counterparty, asset=asset)
+            history.append((_minute(at), now))
+            assert store.record(now, now=at).facts == _expected(history, at, now), store

@@ -21,12 +21,31 @@ COMMIT (and the transaction rolls back, as Django always does when a commit fail
 rollback drops what was never sent, and statements are logged and counted as before.
 """
 
+import logging
 import select
 
 import psycopg
 from django.db.backends.postgresql import base
 from django.db.backends.utils import debug_transaction
 from django.db.transaction import TransactionManagementError
+
+
+class _PipelineUnwinding(logging.Filter):
+    """psycopg logs a warning when leaving a pipeline whose statement failed: the Sync it
+    sends on the way out fails too ("pipeline aborted"). The statement's own error is what
+    propagates (a deferred write refused, e.g. a replayed id the ledger then looks up), so
+    the second one says nothing new."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            str(record.msg).startswith("error ignored terminating")
+            and len(args) == 2
+            and isinstance(args[1], psycopg.errors.PipelineAborted)
+        )
+
+
+logging.getLogger("psycopg").addFilter(_PipelineUnwinding())
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -64,7 +64,7 @@ def test_a_server_side_cursor_sees_what_was_deferred_before_it():
     assert _committed() == [(1, "first")]
 
 
-def test_a_failing_deferred_write_fails_the_commit_and_leaves_nothing():
+def test_a_failing_deferred_write_fails_the_commit_and_leaves_nothing(caplog):
     with transaction.atomic():
         connection.execute_deferred(INSERT, [1, "kept"])
 
@@ -74,6 +74,7 @@ def test_a_failing_deferred_write_fails_the_commit_and_leaves_nothing():
         connection.execute_deferred(INSERT, [1, "duplicate"])  # refused only when sent
 
     assert _committed() == [(1, "kept")]
+    assert not [r for r in caplog.records if r.name == "psycopg"]  # no "pipeline aborted" noise
     with transaction.atomic():  # the connection is usable again
         connection.execute_deferred(INSERT, [3, "after"])
     assert _committed() == [(1, "kept"), (3, "after")]

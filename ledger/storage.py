@@ -67,6 +67,94 @@ def postings_write(
         obj._state.adding, obj._state.db = False, connection.alias
 
 
+def transfers_read(ids) -> dict:
+    """{id: Transfer} of the transfers `ids` names that exist, whole rows: in_bulk, but on
+    PostgreSQL one array parameter and the rows built without the queryset (for a
+    settlement chunk's 500 holds that was half the read's time)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return Transfer.objects.in_bulk(ids)
+    names, columns, converters = _read_shape(connection.alias)
+    table = connection.ops.quote_name(Transfer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE id = ANY(%b::uuid[])", [ids])
+        rows = cursor.fetchall()
+    found = {}
+    for row in rows:
+        if converters:
+            row = list(row)
+            for index, convert in converters:
+                row[index] = convert(row[index])
+        transfer = Transfer.from_db(connection.alias, names, row)
+        found[transfer.pk] = transfer
+    return found
+
+
+def transfer_statuses_read(ids) -> dict:
+    """{id: status} of the transfers `ids` names (one array parameter on PostgreSQL)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    ids = list(ids)
+    if connection.vendor != "postgresql":
+        return dict(Transfer.objects.filter(pk__in=ids).values_list("pk", "status"))
+    table = connection.ops.quote_name(Transfer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, status FROM {table} WHERE id = ANY(%b::uuid[])", [ids])
+        return dict(cursor.fetchall())
+
+
+@lru_cache(maxsize=4)
+def _read_shape(alias: str):
+    """The attnames, the quoted column list, and (index, converter) for each field whose
+    database value the ORM converts on the way in (JSON, on PostgreSQL)."""
+    connection = connections[alias]
+    fields = Transfer._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        chain = [
+            *connection.ops.get_db_converters(field.get_col(Transfer._meta.db_table)),
+            *field.get_db_converters(connection),
+        ]
+        if chain:
+            converters.append((index, _converter(chain, field, connection)))
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    return [f.attname for f in fields], columns, converters
+
+
+def _converter(chain, field, connection):
+    expression = field.get_col(Transfer._meta.db_table)
+
+    def convert(value):
+        for step in chain:
+            value = step(value, expression, connection)
+        return value
+
+    return convert
+
+
+def statuses_write(holds: Sequence[Transfer]) -> None:
+    """Write the new status of each resolved hold: one UPDATE for all of them (on
+    PostgreSQL an array of ids and one of statuses; elsewhere one per status)."""
+    holds = list(holds)
+    if not holds:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        by_status: dict[str, list] = {}
+        for hold in holds:
+            by_status.setdefault(hold.status, []).append(hold.pk)
+        for status, ids in by_status.items():
+            Transfer.objects.filter(pk__in=ids).update(status=status)
+        return
+    table = connection.ops.quote_name(Transfer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET status = v.status"
+            " FROM unnest(%b::uuid[], %b::text[]) AS v(id, status) WHERE t.id = v.id",
+            [[hold.pk for hold in holds], [hold.status for hold in holds]],
+        )
+
+
 def _insert_row(obj: Model, connection) -> list:
     return [prepare(obj, connection) for prepare in _preparers(type(obj), None)]
 

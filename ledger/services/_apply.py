@@ -15,7 +15,7 @@ from ledger.locking import accounts_lock
 from ledger.models import Transfer
 from ledger.posting import TOTALS, Posting, PostingEngine
 from ledger.services import _holdops
-from ledger.storage import postings_write
+from ledger.storage import postings_write, statuses_write, transfer_statuses_read
 
 DEADLOCK_DETECTED = "40P01"
 
@@ -158,9 +158,13 @@ def _apply_locked(
     engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user, origin=origin)
     postings, resolved, changes, drafts = [], {}, [], []
     if operations:
-        locked_holds = Transfer.objects.in_bulk(list(holds))  # statuses, read under the locks
+        # A hold's status is all of it that can change: read again under the locks, onto the
+        # rows read before them (not a second copy of each whole row).
+        statuses = transfer_statuses_read(holds)
+        for hold in holds.values():
+            hold.status = statuses[hold.pk]
         for op in operations:
-            hold = resolved.get(op.pending_id) or locked_holds[op.pending_id]
+            hold = holds[op.pending_id]
             change = _holdops.operation_replay(op, hold)
             if change is None:
                 change, made = _holdops.operation_apply(engine, op, hold)
@@ -231,8 +235,4 @@ def write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> Non
         list(engine.touched.values()),
         [*TOTALS, "chain_head"],
     )
-    by_status: dict[str, list] = {}
-    for pending in resolved:  # one UPDATE per new status, not one per hold
-        by_status.setdefault(pending.status, []).append(pending.pk)
-    for status, ids in by_status.items():
-        Transfer.objects.filter(pk__in=ids).update(status=status)
+    statuses_write(resolved)

@@ -15,6 +15,7 @@ from ledger import errors
 from ledger.hooks import HoldEventDraft
 from ledger.models import HoldEvent, Transfer
 from ledger.posting import Posting, PostingEngine
+from ledger.storage import transfers_read
 
 # Origins that may release a hold another origin placed: settlement posts what orders held,
 # staff correct, the system's jobs expire. Any other origin releases only its own holds.
@@ -76,10 +77,11 @@ def holds_read(operations, *, partner, origin) -> dict[uuid.UUID, Transfer]:
     """The holds the operations name, each checked for who may touch it; before any lock
     (none of what is checked here ever changes)."""
     ids = {op.pending_id for op in operations}
-    query = Transfer.objects.filter(pk__in=ids)
     if partner is not None:
-        query = query.select_related("debit_account", "credit_account")
-    holds = query.in_bulk()
+        query = Transfer.objects.filter(pk__in=ids)
+        holds = query.select_related("debit_account", "credit_account").in_bulk()
+    else:
+        holds = transfers_read(ids)
     for op in operations:
         hold = holds.get(op.pending_id)
         if hold is None:

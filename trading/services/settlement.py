@@ -4,6 +4,7 @@ ledger accounts, the order every trading write keeps) with their open holds, and
 order's `hold_id` moved to the hold that keeps the rest."""
 
 import uuid
+from typing import NamedTuple
 
 from django.db import connection
 
@@ -20,7 +21,14 @@ def trades_unbatched_adopt(*, batch_id) -> int:
     )
 
 
-def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, Transfer | None]:
+class OrderHold(NamedTuple):
+    """An order's open hold: what settlement needs to release part of it."""
+
+    pk: uuid.UUID
+    amount: int
+
+
+def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, OrderHold | None]:
     """Lock the orders (id order) and return each one's open hold (None: nothing held)."""
     locked = list(
         Order.objects.select_for_update()
@@ -29,10 +37,10 @@ def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, Transfer | None]:
         .values_list("pk", flat=True)
     )
     holds = {
-        hold.origin_ref: hold
-        for hold in holds_by_origin(origin=Transfer.Origin.ORDER)
+        origin_ref: OrderHold(pk=hold_id, amount=amount)
+        for origin_ref, hold_id, amount in holds_by_origin(origin=Transfer.Origin.ORDER)
         .filter(origin_ref__in=[str(order_id) for order_id in locked])
-        .only("id", "amount", "origin_ref")  # what a release needs: not the whole row
+        .values_list("origin_ref", "id", "amount")  # what a release needs: no model rows
     }
     return {order_id: holds.get(str(order_id)) for order_id in locked}
 
@@ -48,6 +56,8 @@ def order_holds_moved(*, moved: dict[uuid.UUID, uuid.UUID]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Order._meta.db_table} AS o SET hold_id = v.hold_id"
-            " FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, hold_id) WHERE o.id = v.id",
+            " FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, hold_id) WHERE o.id = v.id"
+            # An order already naming its hold (a void: nothing kept) needs no new row.
+            " AND o.hold_id IS DISTINCT FROM v.hold_id",
             [list(moved), list(moved.values())],
         )

@@ -191,7 +191,7 @@ def _deliver(changes: Sequence[HoldChanged]) -> int:
     ]
     if not delivered:
         return 0
-    return HoldEvent.objects.filter(pk__in=delivered, delivered_at__isnull=True).update(
+    return HoldEvent.objects.filter(pk__any=delivered, delivered_at__isnull=True).update(
         delivered_at=timezone.now()
     )
 

@@ -37,15 +37,15 @@ def order_holds_changed(changes: Sequence[HoldChanged]) -> None:
             continue
     if not ours:
         return
-    # One IN list per column rather than an OR of one (order, hold) term per event: for a
-    # settlement chunk's 500 events, compiling that OR cost more than the whole read. This
+    # One array per column (core.lookups) rather than an OR of one (order, hold) term per
+    # event: for a settlement chunk's 500 events, compiling that OR cost more than the read. This
     # is a superset of the concerned orders (an order and another order's hold could pair
     # up), and _follow checks each event against its order under the lock.
     concerned = Q(
-        pk__in={order_id for order_id, _ in ours},
-        hold_id__in={change.hold_id for _, change in ours},
+        pk__any=[order_id for order_id, _ in ours],
+        hold_id__any=[change.hold_id for _, change in ours],
     ) & (
-        Q(hold_id__in={c.hold_id for _, c in ours if c.successor_id is not None})
+        Q(hold_id__any=[c.hold_id for _, c in ours if c.successor_id is not None])
         | Q(status__in=ORDER_OPEN_STATUSES)
     )
     with transaction.atomic():

@@ -21,6 +21,7 @@ from django.db.models import Model
 from django.db.models.fields import AutoFieldMixin
 
 from ledger.models import Account, Entry, Transfer
+from ledger.rows import TransferRow
 
 # Up to this many parameters a statement lists its rows as VALUES (psycopg caches the
 # parsing of such small statements); beyond, PostgreSQL gets one array per column.
@@ -39,7 +40,7 @@ def postings_write(
     account_fields = tuple(account_fields)
     if connection.vendor != "postgresql":
         for model, objs in ((Transfer, transfers), (Entry, entries)):
-            model.objects.bulk_create(objs)
+            model.objects.bulk_create([_as_model(obj) for obj in objs])
         Account.objects.bulk_update(accounts, account_fields)
         return
     parts = [
@@ -64,13 +65,15 @@ def postings_write(
                 [list(column) for _, rows in parts for column in zip(*rows, strict=True)],
             )
     for obj in (*transfers, *entries):
-        obj._state.adding, obj._state.db = False, connection.alias
+        if isinstance(obj, Model):  # a ledger.rows stand-in has no state to mark
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
-def transfers_read(ids) -> dict:
+def transfers_read(ids, *, light: bool = False) -> dict:
     """{id: Transfer} of the transfers `ids` names that exist, whole rows: in_bulk, but on
     PostgreSQL one array parameter and the rows built without the queryset (for a
-    settlement chunk's 500 holds that was half the read's time)."""
+    settlement chunk's 500 holds that was half the read's time); `light`: as ledger.rows
+    stand-ins, on PostgreSQL."""
     connection = connections[DEFAULT_DB_ALIAS]
     ids = list(ids)
     if connection.vendor != "postgresql":
@@ -86,7 +89,10 @@ def transfers_read(ids) -> dict:
             row = list(row)
             for index, convert in converters:
                 row[index] = convert(row[index])
-        transfer = Transfer.from_db(connection.alias, names, row)
+        if light:
+            transfer = TransferRow(**dict(zip(names, row, strict=True)))
+        else:
+            transfer = Transfer.from_db(connection.alias, names, row)
         found[transfer.pk] = transfer
     return found
 
@@ -155,8 +161,19 @@ def statuses_write(holds: Sequence[Transfer]) -> None:
         )
 
 
-def _insert_row(obj: Model, connection) -> list:
-    return [prepare(obj, connection) for prepare in _preparers(type(obj), None)]
+def _insert_row(obj, connection) -> list:
+    """The row's values in column order: of a model instance, or of a ledger.rows stand-in
+    (read through its model's fields)."""
+    model = getattr(type(obj), "row_of", None) or type(obj)
+    return [prepare(obj, connection) for prepare in _preparers(model, None)]
+
+
+def _as_model(obj):
+    """A model instance for a ledger.rows stand-in (bulk_create takes only those)."""
+    model = getattr(type(obj), "row_of", None)
+    if model is None:
+        return obj
+    return model(**{name: getattr(obj, name) for name in type(obj).__slots__})
 
 
 def _update_row(account: Account, fields: tuple[str, ...], connection) -> list:

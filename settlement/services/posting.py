@@ -31,12 +31,12 @@ from ledger.models import Account, Transfer
 from ledger.selectors import accounts_by_owner
 from ledger.services import (
     HoldOperation,
-    LedgerApplied,
+    LedgerAppliedIds,
     TransferRequest,
     account_open,
     house_account,
     house_account_declare,
-    ledger_apply,
+    ledger_apply_bulk,
 )
 from settlement.errors import BatchStateConflict
 from settlement.models import HoldRelease, Obligation, SettlementBatch
@@ -226,9 +226,9 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
         return  # posted by an earlier run: nothing twice
     operations, kept_by = _hold_operations(releases)
     transfers = [_obligation_request(batch, o, accounts) for o in obligations if o.net_amount]
-    applied = LedgerApplied()
+    applied = LedgerAppliedIds()
     if transfers or operations:
-        applied = ledger_apply(
+        applied = ledger_apply_bulk(
             origin=Transfer.Origin.SETTLEMENT,
             transfers=transfers,
             hold_operations=operations,
@@ -252,8 +252,8 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
     )
     moved = {}
     for release, change in zip(kept_by, applied.holds, strict=True):
-        release.released, release.resolution_id = True, change.resolution.pk
-        moved[release.order_id] = change.successor.pk if change.successor else change.hold.pk
+        release.released, release.resolution_id = True, change.resolution_id
+        moved[release.order_id] = change.successor_id or change.hold_id
     done = [r for r in releases if r.amount == 0]
     for release in done:  # a fill worth less than a minor unit consumed nothing
         release.released = True

@@ -32,14 +32,14 @@ def orders_lock_with_holds(*, order_ids) -> dict[uuid.UUID, OrderHold | None]:
     """Lock the orders (id order) and return each one's open hold (None: nothing held)."""
     locked = list(
         Order.objects.select_for_update()
-        .filter(pk__in=order_ids)
+        .filter(pk__any=order_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     holds = {
         origin_ref: OrderHold(pk=hold_id, amount=amount)
         for origin_ref, hold_id, amount in holds_by_origin(origin=Transfer.Origin.ORDER)
-        .filter(origin_ref__in=[str(order_id) for order_id in locked])
+        .filter(origin_ref__any=[str(order_id) for order_id in locked])
         .values_list("origin_ref", "id", "amount")  # what a release needs: no model rows
     }
     return {order_id: holds.get(str(order_id)) for order_id in locked}

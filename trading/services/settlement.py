@@ -1,12 +1,14 @@
-"""What settlement asks of trading: trades written before settlement stamped them adopted
-into a batch; when it releases what a batch's fills held, the orders locked (orders before
-ledger accounts, the order every trading write keeps) with their open holds, and each
-order's `hold_id` moved to the hold that keeps the rest."""
+"""What settlement asks of trading: whether a batch has trades to settle; trades written
+before settlement stamped them adopted into a batch; when it releases what a batch's fills
+held, the orders locked (orders before ledger accounts, the order every trading write
+keeps) with their open holds, and each order's `hold_id` moved to the hold that keeps the
+rest."""
 
 import uuid
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models import Q
 
 from ledger.models import Transfer
 from ledger.selectors import holds_by_origin
@@ -19,6 +21,14 @@ def trades_unbatched_adopt(*, batch_id) -> int:
     return Trade.objects.filter(settlement_batch_id__isnull=True).update(
         settlement_batch_id=batch_id
     )
+
+
+def trades_to_settle_exist(*, batch_id) -> bool:
+    """Does a close of `batch_id` have any trade to take: its own, or one with no batch
+    (trades_unbatched_adopt would take it)?"""
+    return Trade.objects.filter(
+        Q(settlement_batch_id=batch_id) | Q(settlement_batch_id__isnull=True)
+    ).exists()
 
 
 class OrderHold(NamedTuple):

@@ -165,7 +165,25 @@ def _insert_row(obj, connection) -> list:
     """The row's values in column order: of a model instance, or of a ledger.rows stand-in
     (read through its model's fields)."""
     model = getattr(type(obj), "row_of", None) or type(obj)
-    return [prepare(obj, connection) for prepare in _preparers(model, None)]
+    read, prepared = _row_reader(model)
+    row = list(read(obj))  # every column at once; then the few Django must prepare
+    for index, prepare in prepared:
+        row[index] = prepare(obj, connection)
+    return row
+
+
+@cache
+def _row_reader(model: type[Model]):
+    """One attrgetter for all of the model's insert columns, and (index, preparer) of those
+    whose value Django must prepare (_preparer: JSON, auto dates)."""
+    fields = _insert_fields(model)
+    read = attrgetter(*(field.attname for field in fields))
+    prepared = [
+        (index, _preparer(field, inserting=True))
+        for index, field in enumerate(fields)
+        if not _passes_through(field)
+    ]
+    return read, prepared
 
 
 def _as_model(obj):
@@ -199,12 +217,16 @@ def _preparers(model: type[Model], update_fields: tuple[str, ...] | None) -> lis
     return [_preparer(field, inserting=update_fields is None) for field in fields]
 
 
-def _preparer(field, *, inserting: bool):
+def _passes_through(field) -> bool:
     target = field.target_field if isinstance(field, models.ForeignKey) else field
     simple = isinstance(field, _PASSTHROUGH) and isinstance(target, _PASSTHROUGH)
-    if simple or (
+    return simple or (
         isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add)
-    ):
+    )
+
+
+def _preparer(field, *, inserting: bool):
+    if _passes_through(field):
         value_of = attrgetter(field.attname)
         return lambda obj, connection: value_of(obj)
     if inserting:

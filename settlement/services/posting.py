@@ -18,6 +18,7 @@ than settling around it.
 import time
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import structlog
 from django.conf import settings
@@ -217,11 +218,13 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
         .exclude(status=Obligation.Status.POSTED)
         .order_by("pk")
     )
-    releases = list(
-        HoldRelease.objects.select_for_update()
+    releases = [
+        _Release(*row)
+        for row in HoldRelease.objects.select_for_update()
         .filter(batch=batch, partner_id__in=partner_ids, released=False)
         .order_by("pk")
-    )
+        .values_list("pk", "order_id", "amount")
+    ]
     if not obligations and not releases:
         return  # posted by an earlier run: nothing twice
     operations, kept_by = _hold_operations(releases)
@@ -252,20 +255,31 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
     )
     moved = {}
     for release, change in zip(kept_by, applied.holds, strict=True):
-        release.released, release.resolution_id = True, change.resolution_id
+        release.resolution_id = change.resolution_id
         moved[release.order_id] = change.successor_id or change.hold_id
-    done = [r for r in releases if r.amount == 0]
-    for release in done:  # a fill worth less than a minor unit consumed nothing
-        release.released = True
+    done = [r for r in releases if r.amount == 0]  # a fill worth less than a minor unit
     releases_mark_released([*kept_by, *done])
     order_holds_moved(moved=moved)
 
 
-def releases_mark_released(releases: list[HoldRelease]) -> None:
+@dataclass
+class _Release:
+    """A hold release as a chunk posts it: read as values (a chunk has 500)."""
+
+    pk: int
+    order_id: uuid.UUID
+    amount: int
+    resolution_id: uuid.UUID | None = None  # the ledger's, once posted
+
+
+def releases_mark_released(releases: list[_Release]) -> None:
     if not releases:
         return
     if connection.vendor != "postgresql":
-        HoldRelease.objects.bulk_update(releases, ["released", "resolution_id"])
+        HoldRelease.objects.bulk_update(
+            [HoldRelease(pk=r.pk, released=True, resolution_id=r.resolution_id) for r in releases],
+            ["released", "resolution_id"],
+        )
         return
     with connection.cursor() as cursor:  # one statement, an array per column
         cursor.execute(
@@ -276,7 +290,7 @@ def releases_mark_released(releases: list[HoldRelease]) -> None:
         )
 
 
-def _hold_operations(releases) -> tuple[list[HoldOperation], list[HoldRelease]]:
+def _hold_operations(releases) -> tuple[list[HoldOperation], list[_Release]]:
     wanted = [r for r in releases if r.amount > 0]
     holds = orders_lock_with_holds(order_ids=[r.order_id for r in wanted])
     operations = []

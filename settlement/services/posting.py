@@ -250,9 +250,7 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
         )
         obligation.error_code = obligation.error_message = ""
         obligation.posted_at = now
-    Obligation.objects.bulk_update(
-        obligations, ["status", "transfer_id", "error_code", "error_message", "posted_at"]
-    )
+    obligations_mark_posted(obligations, now=now)
     moved = {}
     for release, change in zip(kept_by, applied.holds, strict=True):
         release.resolution_id = change.resolution_id
@@ -260,6 +258,28 @@ def _partners_post(batch, partner_ids, *, accounts, acting_user) -> None:
     done = [r for r in releases if r.amount == 0]  # a fill worth less than a minor unit
     releases_mark_released([*kept_by, *done])
     order_holds_moved(moved=moved)
+
+
+def obligations_mark_posted(obligations: list[Obligation], *, now) -> None:
+    """Write what posting set on the obligations (posted, their transfer ids)."""
+    if not obligations:
+        return
+    if connection.vendor != "postgresql":
+        fields = ["status", "transfer_id", "error_code", "error_message", "posted_at"]
+        Obligation.objects.bulk_update(obligations, fields)
+        return
+    with connection.cursor() as cursor:  # one statement: bulk_update's CASE per row and field
+        cursor.execute(  # cost more Python than the chunk's ledger reads
+            f"UPDATE {Obligation._meta.db_table} AS o SET status = %s, transfer_id = v.transfer,"
+            " error_code = '', error_message = '', posted_at = %s"
+            " FROM unnest(%s::bigint[], %s::uuid[]) AS v(id, transfer) WHERE o.id = v.id",
+            [
+                Obligation.Status.POSTED,
+                now,
+                [o.pk for o in obligations],
+                [o.transfer_id for o in obligations],
+            ],
+        )
 
 
 @dataclass

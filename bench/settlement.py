@@ -383,10 +383,13 @@ def main() -> int:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the settlement")
+    parser.add_argument(
+        "--database", default=DATABASE, help="the scratch database's name (dropped first)"
+    )
     args = parser.parse_args()
-    bench_url, maintenance_url = database_urls(DATABASE)
-    started = step(f"scratch database {DATABASE}: drop, create, migrate")
-    database_recreate(maintenance_url, DATABASE)
+    bench_url, maintenance_url = database_urls(args.database)
+    started = step(f"scratch database {args.database}: drop, create, migrate")
+    database_recreate(maintenance_url, args.database)
     os.environ.update(
         DATABASE_URL=bench_url,
         DJANGO_SETTINGS_MODULE="config.settings",

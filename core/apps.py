@@ -8,7 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Partners and access"
 
     def ready(self):
-        from core import jobs, signals  # noqa: F401 - connect receivers
+        from core import jobs, lookups, signals  # noqa: F401 - connect receivers, register __any
         from core.api import converters  # noqa: F401 - registers the api_uuid path converter
 
 

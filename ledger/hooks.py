@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import HoldEvent
@@ -94,20 +94,63 @@ def hold_events_record(*, drafts: Sequence[HoldEventDraft], now: datetime) -> No
     """Write the outbox rows (inside the caller's transaction) and deliver them on commit."""
     if not drafts:
         return
-    events = HoldEvent.objects.bulk_create(
-        HoldEvent(
+    ids = hold_events_insert(drafts=drafts, now=now)
+    # Delivered from what was just written, not read back: a settlement chunk's 500 events
+    # would otherwise be a query and 500 model instances more per commit.
+    changes = [
+        HoldChanged(
+            event_id=event_id,
             origin=draft.hold.origin,
             origin_ref=draft.hold.origin_ref,
             change=draft.change,
             hold_id=draft.hold.pk,
             resolution_id=draft.resolution_id,
             successor_id=draft.successor_id,
-            created_at=now,
         )
-        for draft in drafts
-    )
-    ids = [event.pk for event in events]
-    transaction.on_commit(lambda: hold_events_deliver(ids=ids), robust=True)
+        for event_id, draft in zip(ids, drafts, strict=True)
+    ]
+    transaction.on_commit(lambda: _deliver(changes), robust=True)
+
+
+def hold_events_insert(*, drafts: Sequence[HoldEventDraft], now: datetime) -> list[int]:
+    """INSERT the drafts' rows; their ids, in draft order. On PostgreSQL one statement with
+    an array per column (bulk_create's per-object work was most of the events' cost)."""
+    if connection.vendor != "postgresql":
+        events = HoldEvent.objects.bulk_create(
+            HoldEvent(
+                origin=draft.hold.origin,
+                origin_ref=draft.hold.origin_ref,
+                change=draft.change,
+                hold_id=draft.hold.pk,
+                resolution_id=draft.resolution_id,
+                successor_id=draft.successor_id,
+                created_at=now,
+            )
+            for draft in drafts
+        )
+        return [event.pk for event in events]
+    columns = [
+        [draft.hold.origin for draft in drafts],
+        [draft.hold.origin_ref for draft in drafts],
+        [draft.change for draft in drafts],
+        [draft.hold.pk for draft in drafts],
+        [draft.resolution_id for draft in drafts],
+        [draft.successor_id for draft in drafts],
+    ]
+    with connection.cursor() as cursor:
+        # WITH ORDINALITY and ORDER BY: the ids come back in draft order, as bulk_create's.
+        cursor.execute(
+            f"INSERT INTO {HoldEvent._meta.db_table}"
+            " (origin, origin_ref, change, hold_id, resolution_id, successor_id, created_at)"
+            " SELECT v.origin, v.origin_ref, v.change, v.hold, v.resolution, v.successor, %s"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[],"
+            " %s::uuid[]) WITH ORDINALITY"
+            " AS v(origin, origin_ref, change, hold, resolution, successor, n)"
+            " ORDER BY v.n RETURNING id",
+            [now, *columns],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return sorted(ids)  # a sequence: ids grow in insertion order
 
 
 def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, limit=500) -> int:
@@ -119,9 +162,8 @@ def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, li
         pending = pending.filter(pk__in=list(ids))
     if older_than is not None:
         pending = pending.filter(created_at__lte=timezone.now() - timedelta(seconds=older_than))
-    by_origin: dict[str, list[HoldChanged]] = {}
-    for event in pending.order_by("id")[:limit]:
-        by_origin.setdefault(event.origin, []).append(
+    return _deliver(
+        [
             HoldChanged(
                 event_id=event.pk,
                 origin=event.origin,
@@ -131,7 +173,17 @@ def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, li
                 resolution_id=event.resolution_id,
                 successor_id=event.successor_id,
             )
-        )
+            for event in pending.order_by("id")[:limit]
+        ]
+    )
+
+
+def _deliver(changes: Sequence[HoldChanged]) -> int:
+    """Hand `changes` (in event order) to their origins' callbacks; mark those all of them
+    took delivered, in one statement; how many were marked."""
+    by_origin: dict[str, list[HoldChanged]] = {}
+    for change in changes:
+        by_origin.setdefault(change.origin, []).append(change)
     delivered = [
         event_id
         for origin, changes in by_origin.items()
@@ -139,7 +191,7 @@ def hold_events_deliver(*, ids: Sequence[int] | None = None, older_than=None, li
     ]
     if not delivered:
         return 0
-    return HoldEvent.objects.filter(pk__in=delivered, delivered_at__isnull=True).update(
+    return HoldEvent.objects.filter(pk__any=delivered, delivered_at__isnull=True).update(
         delivered_at=timezone.now()
     )
 

@@ -2,7 +2,8 @@
 a fixed order (ledger.locking); the rules themselves live in ledger.posting.
 
 By sub-domain: accounts (opening, house accounts, status), transfers (one, a batch, and
-ledger_apply: transfers and hold operations together), holds (post, void, shrink, expiry),
+ledger_apply: transfers and hold operations together; ledger_apply_bulk: the same for large
+sets, answering with ids), holds (post, void, shrink, expiry),
 reversals. Other apps import from here, never from the modules' private names."""
 
 from ledger.posting import TransferRequest
@@ -31,9 +32,12 @@ from ledger.services.holds import (
 from ledger.services.reversals import transfer_reverse, transfer_reversible_check
 from ledger.services.transfers import (
     BatchItemResult,
+    HoldChangeIds,
     LedgerApplied,
+    LedgerAppliedIds,
     LinkedTransferFailed,
     ledger_apply,
+    ledger_apply_bulk,
     transfer_apply,
     transfer_batch_create,
     transfer_create,
@@ -43,9 +47,11 @@ __all__ = [
     "RELEASES_ANY_HOLD",
     "BatchItemResult",
     "HoldChange",
+    "HoldChangeIds",
     "HoldOperation",
     "HouseAccountSpec",
     "LedgerApplied",
+    "LedgerAppliedIds",
     "LinkedTransferFailed",
     "TransferRequest",
     "account_close",
@@ -59,6 +65,7 @@ __all__ = [
     "house_accounts_declared",
     "house_accounts_ensure",
     "ledger_apply",
+    "ledger_apply_bulk",
     "pending_transfer_post",
     "pending_transfer_shrink",
     "pending_transfer_void",

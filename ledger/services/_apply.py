@@ -15,7 +15,7 @@ from ledger.locking import accounts_lock
 from ledger.models import Transfer
 from ledger.posting import TOTALS, Posting, PostingEngine
 from ledger.services import _holdops
-from ledger.storage import postings_write
+from ledger.storage import postings_write, statuses_write, transfer_statuses_read
 
 DEADLOCK_DETECTED = "40P01"
 
@@ -99,6 +99,7 @@ def apply_once(
     origin: str,
     batch: bool,
     batch_id: uuid.UUID | None = None,
+    light: bool = False,
 ) -> tuple[list[BatchItemResult], list[_holdops.HoldChange]]:
     """One transaction. Client ids are nearly always new, so the first pass does not look
     them up: a replayed id is refused by the unique key at the insert (or an item fails, and
@@ -112,8 +113,15 @@ def apply_once(
     it, without the savepoint a retry needs (two round trips, one of them while the
     accounts are locked). Its refusals are raised before anything is written, and a
     database error aborts the caller's transaction, so nothing half-done can commit."""
-    holds = _holdops.holds_read(operations, partner=partner, origin=origin) if operations else {}
+    if light and any(op.transfer_id or op.successor_id for op in operations):
+        raise ValueError("A light call's hold operations carry no client ids (no replays).")
+    holds = (
+        _holdops.holds_read(operations, partner=partner, origin=origin, light=light)
+        if operations
+        else {}
+    )
     arguments = dict(
+        light=light,
         holds=holds,
         atomic=atomic,
         partner=partner,
@@ -149,18 +157,35 @@ def _client_ids(requests, operations) -> bool:
 
 
 def _apply_locked(
-    requests, operations, *, holds, atomic, partner, acting_user, origin, batch, lookup, batch_id
+    requests,
+    operations,
+    *,
+    holds,
+    atomic,
+    partner,
+    acting_user,
+    origin,
+    batch,
+    lookup,
+    batch_id,
+    light,
 ):
     account_ids = {r.debit_account_id for r in requests} | {r.credit_account_id for r in requests}
     for hold in holds.values():
         account_ids |= {hold.debit_account_id, hold.credit_account_id}
     accounts = accounts_lock(account_ids)
-    engine = PostingEngine(accounts, now=timezone.now(), acting_user=acting_user, origin=origin)
+    engine = PostingEngine(
+        accounts, now=timezone.now(), acting_user=acting_user, origin=origin, light=light
+    )
     postings, resolved, changes, drafts = [], {}, [], []
     if operations:
-        locked_holds = Transfer.objects.in_bulk(list(holds))  # statuses, read under the locks
+        # A hold's status is all of it that can change: read again under the locks, onto the
+        # rows read before them (not a second copy of each whole row).
+        statuses = transfer_statuses_read(holds)
+        for hold in holds.values():
+            hold.status = statuses[hold.pk]
         for op in operations:
-            hold = resolved.get(op.pending_id) or locked_holds[op.pending_id]
+            hold = holds[op.pending_id]
             change = _holdops.operation_replay(op, hold)
             if change is None:
                 change, made = _holdops.operation_apply(engine, op, hold)
@@ -231,8 +256,4 @@ def write(postings: list[Posting], engine: PostingEngine, *, resolved=()) -> Non
         list(engine.touched.values()),
         [*TOTALS, "chain_head"],
     )
-    by_status: dict[str, list] = {}
-    for pending in resolved:  # one UPDATE per new status, not one per hold
-        by_status.setdefault(pending.status, []).append(pending.pk)
-    for status, ids in by_status.items():
-        Transfer.objects.filter(pk__in=ids).update(status=status)
+    statuses_write(resolved)

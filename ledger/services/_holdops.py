@@ -15,6 +15,7 @@ from ledger import errors
 from ledger.hooks import HoldEventDraft
 from ledger.models import HoldEvent, Transfer
 from ledger.posting import Posting, PostingEngine
+from ledger.storage import transfers_read
 
 # Origins that may release a hold another origin placed: settlement posts what orders held,
 # staff correct, the system's jobs expire. Any other origin releases only its own holds.
@@ -49,16 +50,19 @@ class HoldOperation:
 
     @property
     def kind(self) -> str:
-        return {
-            self.POST: Transfer.Kind.POST_PENDING,
-            self.VOID: Transfer.Kind.VOID_PENDING,
-            self.EXPIRE: Transfer.Kind.EXPIRE_PENDING,
-        }[self.action]
+        return _RESOLUTION_KINDS[self.action]
 
     def posted_amount(self, pending: Transfer) -> int | None:
         if self.action != self.POST:
             return None
         return self.amount if self.amount is not None else pending.amount - self.keep
+
+
+_RESOLUTION_KINDS = {
+    HoldOperation.POST: Transfer.Kind.POST_PENDING,
+    HoldOperation.VOID: Transfer.Kind.VOID_PENDING,
+    HoldOperation.EXPIRE: Transfer.Kind.EXPIRE_PENDING,
+}
 
 
 @dataclass
@@ -72,14 +76,15 @@ class HoldChange:
     replayed: bool = False
 
 
-def holds_read(operations, *, partner, origin) -> dict[uuid.UUID, Transfer]:
+def holds_read(operations, *, partner, origin, light=False) -> dict[uuid.UUID, Transfer]:
     """The holds the operations name, each checked for who may touch it; before any lock
-    (none of what is checked here ever changes)."""
+    (none of what is checked here ever changes). `light`: as ledger.rows stand-ins."""
     ids = {op.pending_id for op in operations}
-    query = Transfer.objects.filter(pk__in=ids)
     if partner is not None:
-        query = query.select_related("debit_account", "credit_account")
-    holds = query.in_bulk()
+        query = Transfer.objects.filter(pk__in=ids)
+        holds = query.select_related("debit_account", "credit_account").in_bulk()
+    else:
+        holds = transfers_read(ids, light=light)
     for op in operations:
         hold = holds.get(op.pending_id)
         if hold is None:

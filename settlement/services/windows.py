@@ -21,7 +21,7 @@ from django.utils import timezone
 from settlement.errors import BatchStateConflict
 from settlement.models import SettlementBatch, StepRun
 from settlement.states import batch_state_set
-from trading.services.settlement import trades_unbatched_adopt
+from trading.services.settlement import trades_to_settle_exist, trades_unbatched_adopt
 
 S = SettlementBatch.State
 
@@ -97,11 +97,19 @@ def batch_for_new_trades():
 
 
 def batch_close(
-    *, batch: SettlementBatch | None = None, via: str, acting_user=None, now=None, reason=""
+    *,
+    batch: SettlementBatch | None = None,
+    via: str,
+    acting_user=None,
+    now=None,
+    reason="",
+    unless_empty: bool = False,
 ) -> SettlementBatch:
     """Close `batch` (default: the open one) and open the next, in one transaction. Closing
     a batch that is closed already returns it unchanged (safe to run twice). Trades that
-    carry no batch (written before settlement existed) are taken into the closing one."""
+    carry no batch (written before settlement existed) are taken into the closing one.
+    `unless_empty`: a batch with no trade to settle whose cutoff has not passed is left open
+    and returned as it is (past its cutoff it closes anyway: its window is over)."""
     with transaction.atomic():
         _window_lock(shared=False)  # waits for every trade transaction stamped before us
         target = batch or batch_open_ensure(now=now)
@@ -109,6 +117,9 @@ def batch_close(
         if target.state != S.OPEN:
             return target
         now = now or timezone.now()
+        # Read under the exclusive window lock: no trade stamped with the batch is in flight.
+        if unless_empty and now < target.cutoff and not trades_to_settle_exist(batch_id=target.pk):
+            return target
         adopted = trades_unbatched_adopt(batch_id=target.pk)
         batch_state_set(
             target,
@@ -146,11 +157,14 @@ def batch_close_due(*, via: str, now=None) -> SettlementBatch | None:
 
 
 def batch_for_date_close(*, day: date, via: str, acting_user=None) -> SettlementBatch | None:
-    """Close the open batch if it belongs to `day` or earlier (staff settling early)."""
+    """Close the open batch if it belongs to `day` or earlier (staff settling early) and
+    has trades to settle; None if nothing was closed. Settling a date again with nothing new
+    leaves the open batch as it is: closing it would settle an empty cycle and open the next."""
     current = batch_open_current()
     if current is None or current.business_date > day:
         return None
     try:
-        return batch_close(batch=current, via=via, acting_user=acting_user)
+        closed = batch_close(batch=current, via=via, acting_user=acting_user, unless_empty=True)
     except BatchStateConflict:
         return None
+    return None if closed.state == S.OPEN else closed

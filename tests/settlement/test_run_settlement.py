@@ -69,3 +69,25 @@ def test_setup_periodic_tasks_installs_the_defaults_and_keeps_edits():
     call_command("setup_periodic_tasks", "--reset", stdout=StringIO())
     assert PeriodicTask.objects.get(name="settlement-close").enabled
     assert PeriodicTask.objects.filter(name="settlement-advance").exists()
+
+
+def test_run_settlement_again_with_nothing_new_adds_no_empty_cycle(
+    partner, other_partner, acme, fund
+):
+    fund(partner, "USD", 1_000_000)
+    fund(other_partner, "ACME", 100)
+    place(partner, acme, cid="b1", side="buy", price=1000, quantity=10)
+    place(other_partner, acme, cid="s1", side="sell", price=1000, quantity=10)
+    day = str(batch_open_ensure().business_date)
+    call_command("run_settlement", "--date", day, stdout=StringIO(), stderr=StringIO())
+    batches = set(SettlementBatch.objects.values_list("pk", "state"))
+    (still_open,) = [pk for pk, state in batches if state == "open"]
+
+    out = StringIO()
+    # The open batch's own date (the next day's after the cutoff), so that it is in reach.
+    again = str(SettlementBatch.objects.get(pk=still_open).business_date)
+    call_command("run_settlement", "--date", again, stdout=out, stderr=StringIO())
+
+    assert set(SettlementBatch.objects.values_list("pk", "state")) == batches
+    assert batch_open_ensure().pk == still_open  # the one open batch, still open
+    assert "closed" not in out.getvalue()

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from settlement.errors import BatchStateConflict
 from settlement.models import SettlementBatch
-from settlement.services.windows import batch_close, batch_open_ensure
+from settlement.services.windows import batch_close, batch_for_date_close, batch_open_ensure
 from settlement.states import batch_state_set
 from tests.settlement.conftest import place
 from trading.models import Trade
@@ -93,3 +93,31 @@ def test_a_trade_written_before_settlement_existed_is_taken_into_the_next_close(
 
     assert Trade.objects.get().settlement_batch_id == closed.pk
     assert closed.events.get().details == {"adopted_unbatched_trades": 1}
+
+
+def test_settling_a_date_early_leaves_an_empty_batch_open_and_closes_one_with_trades(
+    partner, other_partner, acme, fund
+):
+    empty = batch_open_ensure()
+    assert batch_for_date_close(day=empty.business_date, via="test") is None
+    empty.refresh_from_db()
+    assert empty.state == "open" and empty.events.count() == 0
+    assert SettlementBatch.objects.count() == 1
+
+    fund(partner, "USD", 1_000_000)
+    fund(other_partner, "ACME", 100)
+    place(partner, acme, cid="b1", side="buy", price=1000, quantity=2)
+    place(other_partner, acme, cid="s1", side="sell", price=1000, quantity=2)
+    closed = batch_for_date_close(day=empty.business_date, via="test")
+    assert closed.pk == empty.pk and closed.state == "closed"
+    assert SettlementBatch.objects.filter(state="open").count() == 1
+
+
+def test_an_empty_batch_past_its_cutoff_still_closes_when_its_date_is_settled():
+    empty = batch_open_ensure()
+    SettlementBatch.objects.filter(pk=empty.pk).update(
+        cutoff=timezone.now() - timezone.timedelta(minutes=1)
+    )
+    closed = batch_for_date_close(day=empty.business_date, via="test")
+    assert closed.pk == empty.pk and closed.state == "closed"
+    assert batch_open_ensure().pk != empty.pk

@@ -10,11 +10,13 @@ the cancel now shows, and runs the batch again. If the batch updated the row fir
 cancel waits for the row lock and then sees the fills.
 """
 
+import hashlib
 import uuid
 
 from django.db import connection
 
 from risk.services import trades_committed
+from trading.matching import pg_arrays
 from trading.matching.book import BatchOutcome, OrderProgress
 from trading.models import Order, Trade
 from trading.trade_batches import trade_batch_for_new_trades
@@ -68,15 +70,15 @@ FROM unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::bigint[], %s::bigint[], %s::
 
 
 def _trades_insert_postgres(trades, *, instrument_id: int, now, batch_id) -> None:
-    """One statement, an array per column (500 model instances cost a quarter of a batch)."""
+    """One statement, an array per column as one literal each (pg_arrays says why)."""
     columns = [
-        [trade_id(instrument_id, trade.sequence) for trade in trades],
-        [trade.buy_order_id for trade in trades],
-        [trade.sell_order_id for trade in trades],
-        [trade.price for trade in trades],
-        [trade.quantity for trade in trades],
-        [trade.aggressor_side for trade in trades],
-        [trade.sequence for trade in trades],
+        pg_arrays.uuids([trade_id_text(instrument_id, trade.sequence) for trade in trades]),
+        pg_arrays.uuids([trade.buy_order_id for trade in trades]),
+        pg_arrays.uuids([trade.sell_order_id for trade in trades]),
+        pg_arrays.ints([trade.price for trade in trades]),
+        pg_arrays.ints([trade.quantity for trade in trades]),
+        pg_arrays.texts([trade.aggressor_side for trade in trades]),
+        pg_arrays.ints([trade.sequence for trade in trades]),
     ]
     with connection.cursor() as cursor:
         cursor.execute(_INSERT_SQL, [instrument_id, now, batch_id, *columns])
@@ -88,6 +90,20 @@ TRADE_ID_NAMESPACE = uuid.UUID("0c6b1f5e-3d4a-4a8e-9f61-2b7d8c5e9a10")
 def trade_id(instrument_id: int, sequence: int) -> uuid.UUID:
     """A trade's id follows from its instrument and sequence: a replay could not mint a new one."""
     return uuid.uuid5(TRADE_ID_NAMESPACE, f"{instrument_id}:{sequence}")
+
+
+_TRADE_ID_HASH = hashlib.sha1(TRADE_ID_NAMESPACE.bytes, usedforsecurity=False)
+# The RFC 4122 variant in the fourth group's first hex digit: its top two bits are 10.
+_VARIANT_DIGIT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
+
+def trade_id_text(instrument_id: int, sequence: int) -> str:
+    """str(trade_id(...)) without building the UUID: uuid5 is the SHA-1 of namespace and
+    name, with the version (5) and the variant set; a quarter of the cost, per trade."""
+    digest = _TRADE_ID_HASH.copy()
+    digest.update(f"{instrument_id}:{sequence}".encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT_DIGIT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def _orders_update(orders: list[OrderProgress], *, now) -> int:
@@ -131,19 +147,18 @@ WHERE o.id = v.id AND o.status = v.was_status AND o.booked = v.was_booked
 
 def _orders_update_postgres(orders: list[OrderProgress], *, now) -> int:
     """Every row in one statement (arrays in, one round trip), each with its guard."""
-    columns = (
-        "id",
-        "was_status",
-        "was_booked",
-        "was_filled_quantity",
-        "status",
-        "filled_quantity",
-        "filled_notional",
-        "booked",
-        "release_pending",
-        "cancel_reason",
-    )
-    arrays = [[getattr(order, column) for order in orders] for column in columns]
+    arrays = [
+        pg_arrays.uuids([order.id for order in orders]),
+        pg_arrays.texts([order.was_status for order in orders]),
+        pg_arrays.bools([order.was_booked for order in orders]),
+        pg_arrays.ints([order.was_filled_quantity for order in orders]),
+        pg_arrays.texts([order.status for order in orders]),
+        pg_arrays.ints([order.filled_quantity for order in orders]),
+        pg_arrays.ints([order.filled_notional for order in orders]),
+        pg_arrays.bools([order.booked for order in orders]),
+        pg_arrays.bools([order.release_pending for order in orders]),
+        pg_arrays.texts([order.cancel_reason for order in orders]),
+    ]
     with connection.cursor() as cursor:
         cursor.execute(_UPDATE_SQL, [now, *arrays])
         return cursor.rowcount

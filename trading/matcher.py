@@ -36,7 +36,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from trading.matching import locks
-from trading.matching.book import OPEN_STATUSES, ORDER_COLUMNS, MatcherBook
+from trading.matching.book import MatcherBook
+from trading.matching.queue import book_rows, queue_read, state_beat
 from trading.matching.releases import order_holds_release_pending
 from trading.matching.writes import BatchConflict, outcome_write
 from trading.models import Instrument, MatcherState, Order, Trade
@@ -46,8 +47,6 @@ logger = structlog.get_logger(__name__)
 BATCH_SIZE = 500
 GAP_GRACE_SECONDS = 1.0  # how long a missing sequence may hold up the ones after it
 IDLE_BEAT_SECONDS = 1.0  # an idle matcher still beats this often (backpressure reads it)
-LAG_EVERY_SECONDS = 0.25  # the lag count, at most this often while busy
-LAG_CAP = 100_000  # counting stops here: "at least"
 
 
 class LockLost(Exception):
@@ -89,10 +88,10 @@ class InstrumentMatcher:
         self.owner = owner or matcher_owner()
         self.commit_delay = commit_delay  # fault injection for tests: a batch kept open
         self.kept: MatcherBook | None = None
-        self.lock_pid: int | None = None
+        self.lock_session: object | None = None
         self.last_sequence = 0
         self._gap: tuple[int, float] | None = None  # (missing sequence, first seen)
-        self._beat_at = self._lag_at = 0.0
+        self._beat_at = 0.0
         self._lag = 0
 
     # --- Ownership and recovery -----------------------------------------------------------
@@ -100,12 +99,12 @@ class InstrumentMatcher:
     def lock_try(self) -> bool:
         if not locks.session_lock_try(self.instrument.pk):
             return False
-        self.lock_pid = locks.backend_pid()
+        self.lock_session = locks.session()
         self.kept = None
         return True
 
     def _fence(self) -> None:
-        if self.fenced and locks.backend_pid() != self.lock_pid:
+        if self.fenced and locks.session() is not self.lock_session:
             raise LockLost(f"{self.instrument.symbol}: the lock's connection is gone")
 
     def load(self) -> None:
@@ -117,13 +116,8 @@ class InstrumentMatcher:
             last_trade = Trade.objects.filter(instrument=instrument).aggregate(
                 last=Max("sequence")
             )["last"]
-            rows = (
-                Order.objects.filter(instrument=instrument, booked=True, status__in=OPEN_STATUSES)
-                .order_by("sequence")
-                .values_list(*ORDER_COLUMNS)
-            )
             self.kept = MatcherBook.restore(
-                rows.iterator(chunk_size=2000),
+                book_rows(instrument.pk),
                 last_trade_sequence=max(state.last_trade_sequence, last_trade or 0),
                 tick_size=instrument.tick_size,
                 lot_size=instrument.lot_size,
@@ -154,14 +148,7 @@ class InstrumentMatcher:
         instrument_id = self.instrument.pk
         with transaction.atomic():
             self._fence()
-            rows = list(
-                Order.objects.filter(
-                    instrument_id=instrument_id, booked=False, sequence__isnull=False
-                )
-                .order_by("sequence")
-                .values_list(*ORDER_COLUMNS)[: self.batch_size]
-            )
-            rows = self._in_sequence(rows)
+            rows = self._in_sequence(queue_read(instrument_id, limit=self.batch_size))
             now = timezone.now()
             if not rows:
                 self._beat(now, taken=0)
@@ -200,26 +187,16 @@ class InstrumentMatcher:
 
     def _beat(self, now, *, taken: int) -> None:
         """Heartbeat, lag and counters into MatcherState: each batch, and once a second
-        when idle. The lag is counted when the queue may have run dry (a short batch) and
-        at most every LAG_EVERY_SECONDS while busy."""
+        when idle (every loop while it lags)."""
         clock = time.monotonic()
         if not taken and not self._lag and clock - self._beat_at < IDLE_BEAT_SECONDS:
             return
-        if taken < self.batch_size or clock - self._lag_at >= LAG_EVERY_SECONDS:
-            self._lag = Order.objects.filter(
-                instrument_id=self.instrument.pk,
-                booked=False,
-                sequence__isnull=False,
-                status=Order.Status.ACCEPTED,
-            )[:LAG_CAP].count()
-            self._lag_at = clock
-        MatcherState.objects.filter(pk=self.instrument.pk).update(
+        self._lag = state_beat(
+            self.instrument.pk,
             last_sequence=self.last_sequence,
             last_trade_sequence=self.kept.book.last_trade_seq,
-            heartbeat_at=now,
             owner=self.owner,
-            lag=self._lag,
-            updated_at=now,
+            now=now,
         )
         self._beat_at = clock
 

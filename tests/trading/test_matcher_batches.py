@@ -286,3 +286,16 @@ def committed_trades(instrument):
         .order_by("sequence")
         .values_list("sequence", "price", "quantity")
     )
+
+
+def test_the_lag_is_the_depth_left_behind_each_batch(acme, partner, other_partner, fund):
+    fund(partner, "USD", 1_000_000)
+    for n in range(5):
+        place(partner, acme, f"b{n}", "buy", 1, 900 + n)  # none crosses: all rest
+    matcher = InstrumentMatcher(acme, batch_size=2, fenced=False)
+
+    lags = []
+    while matcher.step():
+        lags.append(MatcherState.objects.get(instrument=acme).lag)
+
+    assert lags == [3, 1, 0]  # what backpressure reads: sequences given out, not taken in

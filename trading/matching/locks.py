@@ -1,10 +1,10 @@
 """Who may run an instrument's book: PostgreSQL advisory locks, keyed per instrument.
 
 - The matcher process takes a *session* lock per instrument (`pg_try_advisory_lock`) on
-  the connection its batches run on, and remembers that connection's backend pid. Every
-  batch first checks the pid is still the same (`fence`): a batch can then only commit on
-  the connection that holds the lock, because if that connection dies, the lock and the
-  open batch die with it. A second matcher's try fails and it stands by.
+  the connection its batches run on, and remembers that connection (`session`). Every
+  batch first checks it is still the same (`fence`): a batch can then only commit on the
+  connection that holds the lock, because if that connection dies, the lock and the open
+  batch die with it. A second matcher's try fails and it stands by.
 - The inline matcher (embedded default, in a web process) takes the same key as a
   *transaction* lock (`pg_advisory_xact_lock`, waiting up to INLINE_WAIT_MS): two requests
   queue, and while a matcher process holds the session lock, inline matching steps aside.
@@ -34,6 +34,16 @@ def session_unlock_all() -> None:
     if _postgres() and connection.connection is not None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock_all()")
+
+
+def session() -> object | None:
+    """This thread's database session, without a round trip: the driver's connection
+    object. A driver connection never reconnects; when Django reconnects, it makes a new
+    one, so the same object means the same server session (and the locks it holds)."""
+    if not _postgres():
+        return None
+    connection.ensure_connection()
+    return connection.connection
 
 
 def backend_pid() -> int | None:

@@ -37,6 +37,14 @@ def test_array_literals_read_back_as_the_values_they_were_built_from():
         assert cursor.fetchone() == (texts, ids, ints, flags, ids)
 
 
+def test_a_status_is_written_as_its_value():
+    from trading.models import Order
+
+    assert pg_arrays.texts([Order.Status.FILLED, "filled", Order.Side.BUY]) == (
+        '{"filled","filled","buy"}'
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_malformed_literal_is_refused_not_misread():

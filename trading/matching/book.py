@@ -14,6 +14,8 @@ from fractions import Fraction
 
 from trading.engine import (
     BUY,
+    LIMIT,
+    MARKET,
     Book,
     Cancelled,
     EngineError,
@@ -27,6 +29,7 @@ from trading.models import Order
 from trading.services.states import order_status_set
 
 S = Order.Status
+_tuple_new = tuple.__new__
 OPEN_STATUSES = (S.ACCEPTED, S.PARTIALLY_FILLED)  # a booked order in these rests on the book
 ENDED_OUTSIDE = (S.CANCELLED, S.EXPIRED)  # ended by order_cancel / expiry: take it off
 MATCHER_REFUSED = "matcher_refused"  # the engine refused it (order entry should have)
@@ -96,7 +99,8 @@ class OrderProgress:
         ) = row
         self.cancel_reason = self.reject_reason = ""
         self.release_pending = False
-        self.mark_written()
+        self.was_status, self.was_booked = self.status, self.booked  # mark_written, inlined
+        self.was_filled_quantity = self.filled_quantity
 
     def mark_written(self) -> None:
         """The row now says what this says (after a commit): the next guard."""
@@ -238,20 +242,26 @@ class MatcherBook:
 
     def _new_order(self, order: OrderProgress) -> NewOrder:
         lots = order.quantity // self.lot_size
-        owner = str(order.partner_id)
-        if order.type == Order.Type.MARKET:
+        owner = str(order.partner_id)  # already text on PostgreSQL: trading.matching.queue
+        if order.type == MARKET:
             # A market buy never fills beyond what it holds (the collar's upper bound).
             budget = order.reserved if order.side == BUY else None
             return NewOrder.market(
                 order.sequence, owner, order.side, lots, order.time_in_force, budget
             )
-        return NewOrder.limit(
-            order.sequence,
-            owner,
-            order.side,
-            lots,
-            order.price // self.tick_size,
-            order.time_in_force,
+        # NewOrder.limit without its two calls (the engine builds its events the same way)
+        return _tuple_new(
+            NewOrder,
+            (
+                order.sequence,
+                owner,
+                order.side,
+                lots,
+                order.price // self.tick_size,
+                LIMIT,
+                order.time_in_force,
+                None,
+            ),
         )
 
     def _end(self, order: OrderProgress, status: str, reason: str, outcome: BatchOutcome):

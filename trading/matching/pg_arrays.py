@@ -28,10 +28,19 @@ def bools(values: Iterable[bool]) -> str:
 def texts(values: Iterable[str]) -> str:
     """Any strings: each double-quoted, its backslashes and double quotes escaped (the
     array input syntax), so commas, braces, blanks or 'NULL' stay text."""
-    return "{" + ",".join([_quoted(value) for value in values]) + "}"
+    quoted = _QUOTED  # statuses, sides, reasons: a handful of values, quoted once each
+    return "{" + ",".join([quoted.get(value) or _quoted(value) for value in values]) + "}"
+
+
+_QUOTED: dict[str, str] = {}
+_QUOTED_KEPT = 256
 
 
 def _quoted(value: str) -> str:
-    if "\\" in value or '"' in value:
-        value = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{value}"'
+    text = str.__str__(value)  # the text itself, also of a str enum (Order.Status.FILLED)
+    if "\\" in text or '"' in text:
+        text = text.replace("\\", "\\\\").replace('"', '\\"')
+    text = f'"{text}"'
+    if len(_QUOTED) < _QUOTED_KEPT and len(value) <= 64:
+        _QUOTED[value] = text
+    return text

@@ -13,7 +13,7 @@ GLOBEX/USD without holds, for the baseline. Neither placement is timed.
 Inside the matcher's timer: `InstrumentMatcher.step()` until the queue is empty, i.e. per
 batch of `--batch-size` orders, one transaction: the fence check, the queue read, the
 engine, the guarded order update (fills, status, booked, release_pending), the trades
-insert, the MatcherState beat (with its lag count), the commit. Outside: restoring the
+insert, the MatcherState beat (with its lag), the commit. Outside: restoring the
 (empty) book. The hold releases that follow (orders that ended holding more than their
 fills used, e.g. a buy filled below its limit: one void-and-re-hold each, in the ledger)
 run on their own thread in run_matcher; they are timed apart, after, and printed as

@@ -55,7 +55,10 @@ class StatementMatch(models.Model):
         MANY_TO_ONE = "many_to_one", "N lines : 1 transfer"
         MANUAL = "manual", "By hand"
 
-    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="matches")
+    # No index of its own: the unique (statement, anchor) serves lookups by statement.
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, related_name="matches", db_index=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # What the set-based passes key a match on: "l<line id>" (1:1, 1:N) or "t<transfer id>"
     # (N:1); a match made by hand has "m<uuid>".
@@ -75,7 +78,10 @@ class StatementMatch(models.Model):
 
 
 class StatementLine(models.Model):
-    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own: the unique (statement, line_no) serves lookups by statement.
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     line_no = models.PositiveIntegerField()
     value_date = models.DateField()
     amount = models.BigIntegerField(help_text="Signed: positive is money into the account.")

@@ -54,6 +54,17 @@ def test_the_next_statement_sees_it_and_statements_keep_their_order():
     assert _committed() == [(1, "second")]
 
 
+def test_the_statement_sent_with_deferred_writes_answers_for_itself():
+    with transaction.atomic():
+        connection.execute_deferred(INSERT, [1, "a"])
+        connection.execute_deferred(INSERT, [2, "b"])
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE deferred_probe SET note = 'c' WHERE id >= 1")
+            assert cursor.rowcount == 2  # the UPDATE's count, not the last INSERT's
+
+    assert _committed() == [(1, "c"), (2, "c")]
+
+
 def test_a_server_side_cursor_sees_what_was_deferred_before_it():
     with transaction.atomic():
         connection.execute_deferred(INSERT, [1, "first"])

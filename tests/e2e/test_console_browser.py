@@ -26,6 +26,9 @@ def browser():
 def demo(settings, live_server):
     settings.DEMO_PASSWORD = DEMO_PASSWORD
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain http here
+    # Seeded as on a stack whose matcher has not started: no demo trades, so each test's
+    # day holds only the trades it makes (tests/settlement/test_demo.py covers the demo's).
+    settings.TRADING_MATCH_INLINE = False
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     return live_server.url
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from core.model_fields import staff_user_field
 from core.money import format_grouped
 from ledger.models.accounts import Account
 from ledger.models.transfers import Transfer
@@ -31,9 +32,7 @@ class Adjustment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     proposed_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    decided_by = staff_user_field(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     transfer = models.OneToOneField(
         Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

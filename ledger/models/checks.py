@@ -1,7 +1,8 @@
 """Runs of the ledger's checks (ledger.integrity)."""
 
-from django.conf import settings
 from django.db import models
+
+from core.model_fields import staff_user_field
 
 
 class LedgerCheckRun(models.Model):
@@ -17,9 +18,7 @@ class LedgerCheckRun(models.Model):
     finished_at = models.DateTimeField()
     ok = models.BooleanField()
     violations = models.JSONField(default=list, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    acknowledged_by = staff_user_field(db_index=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -3,11 +3,11 @@ answer a balance at any past instant and carry the hash chain."""
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.model_fields import staff_user_field
 from core.money import format_grouped
 from ledger.models.accounts import Account, Asset
 
@@ -99,14 +99,7 @@ class Transfer(models.Model):
     )
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = staff_user_field()
     # sha256 over the immutable fields (ledger.chain.transfer_digest); entries chain it.
     digest = models.CharField(max_length=64, editable=False)
 

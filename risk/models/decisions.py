@@ -1,9 +1,9 @@
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.model_fields import staff_user_field
 from risk.models.choices import Outcome, Subject
 
 
@@ -60,13 +60,9 @@ class ReviewCase(models.Model):
         "core.Partner", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
-    claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    claimed_by = staff_user_field(db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    decided_by = staff_user_field(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.CharField(max_length=255, blank=True)
     notes = models.TextField(blank=True)

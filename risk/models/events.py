@@ -1,6 +1,7 @@
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from core.model_fields import staff_user_field
 
 
 class RiskEvent(models.Model):
@@ -16,9 +17,7 @@ class RiskEvent(models.Model):
     score = models.IntegerField(default=0)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    acknowledged_by = staff_user_field(db_index=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -60,9 +59,7 @@ class Backtest(models.Model):
     done = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    requested_by = staff_user_field(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,10 +3,10 @@ one draft) and their rules. A rule keeps its `rule_id` from version to version."
 
 import uuid
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.model_fields import staff_user_field
 from risk.models.choices import Outcome, Subject
 
 
@@ -46,14 +46,7 @@ class RuleSetVersion(models.Model):
     note = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    published_by = staff_user_field()
 
     class Meta:
         ordering = ["rule_set", "-number"]

@@ -8,7 +8,7 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
-from settlement.models.fields import staff_user_field
+from core.model_fields import staff_user_field
 
 
 class SettlementBatch(models.Model):

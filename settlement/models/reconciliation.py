@@ -4,7 +4,7 @@ and the breaks left for staff (settlement.reconciliation)."""
 from django.db import models
 from django.db.models import Q
 
-from settlement.models.fields import staff_user_field
+from core.model_fields import staff_user_field
 
 
 class BankStatement(models.Model):

@@ -89,6 +89,17 @@ class HoldEventDraft:
     resolution_id: uuid.UUID
     successor_id: uuid.UUID | None
 
+    def values(self) -> dict:
+        """The event's fields, named as HoldEvent's and HoldChanged's."""
+        return {
+            "origin": self.hold.origin,
+            "origin_ref": self.hold.origin_ref,
+            "change": self.change,
+            "hold_id": self.hold.pk,
+            "resolution_id": self.resolution_id,
+            "successor_id": self.successor_id,
+        }
+
 
 def hold_events_record(*, drafts: Sequence[HoldEventDraft], now: datetime) -> None:
     """Write the outbox rows (inside the caller's transaction) and deliver them on commit."""
@@ -98,18 +109,13 @@ def hold_events_record(*, drafts: Sequence[HoldEventDraft], now: datetime) -> No
     # Delivered from what was just written, not read back: a settlement chunk's 500 events
     # would otherwise be a query and 500 model instances more per commit.
     changes = [
-        HoldChanged(
-            event_id=event_id,
-            origin=draft.hold.origin,
-            origin_ref=draft.hold.origin_ref,
-            change=draft.change,
-            hold_id=draft.hold.pk,
-            resolution_id=draft.resolution_id,
-            successor_id=draft.successor_id,
-        )
+        HoldChanged(event_id=event_id, **draft.values())
         for event_id, draft in zip(ids, drafts, strict=True)
     ]
     transaction.on_commit(lambda: _deliver(changes), robust=True)
+
+
+_EVENT_COLUMNS = ("origin", "origin_ref", "change", "hold_id", "resolution_id", "successor_id")
 
 
 def hold_events_insert(*, drafts: Sequence[HoldEventDraft], now: datetime) -> list[int]:
@@ -117,26 +123,11 @@ def hold_events_insert(*, drafts: Sequence[HoldEventDraft], now: datetime) -> li
     an array per column (bulk_create's per-object work was most of the events' cost)."""
     if connection.vendor != "postgresql":
         events = HoldEvent.objects.bulk_create(
-            HoldEvent(
-                origin=draft.hold.origin,
-                origin_ref=draft.hold.origin_ref,
-                change=draft.change,
-                hold_id=draft.hold.pk,
-                resolution_id=draft.resolution_id,
-                successor_id=draft.successor_id,
-                created_at=now,
-            )
-            for draft in drafts
+            HoldEvent(**draft.values(), created_at=now) for draft in drafts
         )
         return [event.pk for event in events]
-    columns = [
-        [draft.hold.origin for draft in drafts],
-        [draft.hold.origin_ref for draft in drafts],
-        [draft.change for draft in drafts],
-        [draft.hold.pk for draft in drafts],
-        [draft.resolution_id for draft in drafts],
-        [draft.successor_id for draft in drafts],
-    ]
+    rows = [draft.values() for draft in drafts]
+    columns = [[row[name] for row in rows] for name in _EVENT_COLUMNS]
     with connection.cursor() as cursor:
         # WITH ORDINALITY and ORDER BY: the ids come back in draft order, as bulk_create's.
         cursor.execute(

@@ -289,24 +289,28 @@ def test_a_market_order_has_no_price_so_a_rule_reading_it_fails_closed(
 # --- batches -------------------------------------------------------------------------------
 
 
-def test_a_batch_item_risk_rejects_or_would_hold_fails_alone_in_an_independent_batch(
-    partner_api, accounts, publish
-):
-    publish(
-        "transfer",
-        BIG_TRANSFER,
-        {"reason_code": "odd_cent", "expression": "amount % 2 == 1", "outcome": "reject"},
-    )
-    alpha, beta = accounts
-    items = [
+ODD_CENT = {"reason_code": "odd_cent", "expression": "amount % 2 == 1", "outcome": "reject"}
+
+
+def _batch_items(debit, credit, *amounts) -> list[dict]:
+    """A transfer batch's items, debit -> credit in USD, one per amount."""
+    return [
         {
-            "debit_account": str(alpha.pk),
-            "credit_account": str(beta.pk),
+            "debit_account": str(debit.pk),
+            "credit_account": str(credit.pk),
             "amount": a,
             "asset": "USD",
         }
-        for a in ("10.00", "10.01", "20000.00")
+        for a in amounts
     ]
+
+
+def test_a_batch_item_risk_rejects_or_would_hold_fails_alone_in_an_independent_batch(
+    partner_api, accounts, publish
+):
+    publish("transfer", BIG_TRANSFER, ODD_CENT)
+    alpha, beta = accounts
+    items = _batch_items(alpha, beta, "10.00", "10.01", "20000.00")
     response = partner_api.post(
         f"{TRANSFERS}batch/", {"mode": "independent", "transfers": items}, format="json"
     )
@@ -320,20 +324,9 @@ def test_a_batch_item_risk_rejects_or_would_hold_fails_alone_in_an_independent_b
 
 
 def test_an_atomic_batch_with_a_rejected_item_applies_nothing(partner_api, accounts, publish):
-    publish(
-        "transfer",
-        {"reason_code": "odd_cent", "expression": "amount % 2 == 1", "outcome": "reject"},
-    )
+    publish("transfer", ODD_CENT)
     alpha, beta = accounts
-    items = [
-        {
-            "debit_account": str(alpha.pk),
-            "credit_account": str(beta.pk),
-            "amount": a,
-            "asset": "USD",
-        }
-        for a in ("10.00", "10.01")
-    ]
+    items = _batch_items(alpha, beta, "10.00", "10.01")
     response = partner_api.post(
         f"{TRANSFERS}batch/", {"mode": "atomic", "transfers": items}, format="json"
     )

@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from ledger.hooks import hold_events_deliver
 from ledger.models import HoldEvent, Transfer
 from ledger.services import HoldOperation, ledger_apply, pending_transfer_void
+from tests.trading.matcher_support import place
 from trading.matching.releases import order_holds_release_pending
 from trading.models import Order
-from trading.services.orders import order_place
 
 pytestmark = pytest.mark.django_db
 
@@ -20,26 +20,13 @@ def _separate_matcher(settings, matcher_alive):
     settings.TRADING_MATCH_INLINE = False
 
 
-def _place(partner, instrument, cid):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side="buy",
-        type="limit",
-        time_in_force="gtc",
-        price=1000,
-        quantity=10,
-    ).order
-
-
 def test_a_shrink_and_then_its_successor_released_in_one_delivery_cancel_the_order(
     partner, acme, fund
 ):
     """Without on-commit delivery (a crash after commit), the sweep hands both events over
     at once: the order must follow the shrink before it can see its successor released."""
     fund(partner, "USD", 500_000)
-    order = _place(partner, acme, "c1")
+    order = place(partner, acme, "c1", "buy", 10)
     shrunk = ledger_apply(
         origin=Transfer.Origin.SETTLEMENT,
         hold_operations=[HoldOperation(pending_id=order.hold_id, action="void", keep=4_000)],
@@ -55,7 +42,7 @@ def test_a_shrink_and_then_its_successor_released_in_one_delivery_cancel_the_ord
 
 def test_releases_of_many_ended_orders_are_taken_with_one_read(partner, acme, fund):
     fund(partner, "USD", 5_000_000)
-    orders = [_place(partner, acme, f"c{i}") for i in range(30)]
+    orders = [place(partner, acme, f"c{i}", "buy", 10) for i in range(30)]
     # The matcher ended them unfilled (IOC remainders): their whole holds are released.
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=Order.Status.CANCELLED, release_pending=True, booked=True

@@ -13,8 +13,8 @@ from ledger.errors import InsufficientFunds
 from ledger.models import Transfer
 from ledger.selectors import account_balance
 from ledger.services import TransferRequest, house_accounts_ensure, transfer_create
+from tests.trading.matcher_support import place
 from trading.models import Instrument, Order
-from trading.services.orders import order_place
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -24,25 +24,12 @@ def _separate_matcher(settings, matcher_alive):
     settings.TRADING_MATCH_INLINE = False
 
 
-def _buy(partner, instrument, cid, quantity=10):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side="buy",
-        type="limit",
-        time_in_force="gtc",
-        price=1000,
-        quantity=quantity,
-    ).order
-
-
 @pytest.mark.django_db(transaction=True)  # real commits, as a request has them
 def test_an_order_is_held_sequenced_and_inserted_without_a_savepoint(partner, acme, fund):
     fund(partner, "USD", 500_000)
-    _buy(partner, acme, "warm")  # opens the clearing account: ids are kept from here on
+    place(partner, acme, "warm", "buy", 10)  # opens the clearing account: ids are kept from here on
     with CaptureQueriesContext(connection) as captured:
-        order = _buy(partner, acme, "c1")
+        order = place(partner, acme, "c1", "buy", 10)
     statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
     assert not any(s in ("SAVEPOINT", "RELEASE") for s in statements), statements
     assert statements.count("WITH") == 2  # the ledger's write; the sequence with the order
@@ -63,7 +50,7 @@ def test_a_refused_order_leaves_no_hold_no_order_and_no_sequence(partner, acme, 
     account = fund(partner, "USD", 5_000)
     before = Instrument.objects.get(pk=acme.pk).last_sequence
     with pytest.raises(InsufficientFunds):
-        _buy(partner, acme, "too-big")
+        place(partner, acme, "too-big", "buy", 10)
     assert not Order.objects.exists()
     assert not Transfer.objects.filter(origin="order").exists()
     assert Instrument.objects.get(pk=acme.pk).last_sequence == before
@@ -89,7 +76,7 @@ def test_money_in_a_lapsed_hold_funds_an_order_before_the_expiry_job(partner, ac
         ),
     )
     Transfer.objects.filter(pk=lapsed.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    order = _buy(partner, acme, "c1")  # 10 x 10.00 = all of it
+    order = place(partner, acme, "c1", "buy", 10)  # 10 x 10.00 = all of it
     assert Transfer.objects.get(pk=lapsed.pk).status == "expired"
     assert Transfer.objects.get(pk=order.hold_id).status == "pending"
     account.refresh_from_db()

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.admin import ConsoleModelAdmin
+from core.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from core.errors import ApplicationError
 from ledger.admin.base import run_each
 from risk.expressions import ExpressionInvalid, expression_compile
@@ -91,20 +91,13 @@ class RuleInline(admin.TabularInline):
 
 
 @admin.register(RuleSet)
-class RuleSetAdmin(ConsoleModelAdmin):
+class RuleSetAdmin(ReadOnlyAdmin):
+    """Rule sets change through their versions ("Start a draft", then publish)."""
+
     list_display = ("subject", "live", "draft", "versions")
     readonly_fields = ("subject", "live", "draft", "versions")
     fields = readonly_fields
     actions = ["start_draft"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def label(self, rule_set) -> str:
         return str(rule_set)

@@ -44,3 +44,23 @@ def temp_table(name: str, select: str) -> str:
     if postgres():
         return f"CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}"
     return f"CREATE TEMP TABLE {name} AS {select}"
+
+
+def temp_table_create(name: str, columns: str) -> str:
+    if postgres():
+        return f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP"
+    return f"CREATE TEMP TABLE {name} ({columns})"
+
+
+def rows_load(cursor, table: str, columns: str, rows) -> None:
+    """Append `rows` (tuples in the order of `columns`) to `table`: PostgreSQL's COPY, a
+    tenth of the time of INSERTs for a statement's 100,000 lines; SQLite: executemany."""
+    if not postgres():
+        marks = ", ".join("%s" for _ in columns.split(","))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))
+        return
+    if hasattr(connection, "deferred_send"):
+        connection.deferred_send()  # COPY cannot run in a pipeline
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

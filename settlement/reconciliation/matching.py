@@ -1,6 +1,6 @@
-"""Matching a statement's lines to ledger transfers of its bank account, in set-based SQL
-passes over two temporary tables (the statement's open lines, the account's unmatched
-posted transfers around its period), never a loop over lines:
+"""Matching a new statement's lines to ledger transfers of its bank account, in set-based
+SQL passes over temporary tables (the statement's lines as parsed, loaded in one COPY; the
+account's unmatched posted transfers around its period), never a loop over lines:
 
 1. 1:1 exact: same reference, same amount, value dates within the date tolerance;
 2. 1:1 within tolerance: same reference, amounts within SETTLEMENT_MATCH_AMOUNT_TOLERANCE;
@@ -12,6 +12,11 @@ again until none is left. What stays unmatched becomes breaks: a line with no tr
 (bank only) and a transfer of the period with no line (ledger only). A transfer matched
 later resolves its earlier ledger-only break. Amounts are signed as the bank account sees
 them: positive is money into it (a transfer debiting the house bank account).
+
+The lines are matched before they are stored: each is then written once, with its match,
+in one INSERT ... SELECT. Storing them first and setting their match afterwards cost an
+UPDATE of every line (never a HOT one: `match_id` is indexed and in the open-lines index's
+predicate) and twice the lines' foreign-key checks; 100,000 lines took 8 s, not 5.
 """
 
 from datetime import datetime, time, timedelta
@@ -23,9 +28,22 @@ from django.utils import timezone
 from ledger.models import Transfer
 from settlement.models import BankStatement, Break, MatchedTransfer, StatementLine, StatementMatch
 from settlement.services.windows import business_zone
-from settlement.sql import date_of, days_between, db_uuid, postgres, temp_table, zone_param
+from settlement.sql import (
+    date_of,
+    days_between,
+    db_uuid,
+    postgres,
+    rows_load,
+    temp_table,
+    temp_table_create,
+    zone_param,
+)
 
-LINES, TRANSFERS, PAIRS = "recon_lines", "recon_transfers", "recon_pairs"
+# Every parsed line; the lines still open; the transfers still open; the pairs a pass
+# found; each matched line's match. A line is known by its number until it is stored.
+PARSED, LINES, TRANSFERS = "recon_parsed", "recon_lines", "recon_transfers"
+PAIRS, LINE_MATCHES = "recon_pairs", "recon_line_matches"
+PARSED_COLUMNS = "line_no, day, amount, reference, description"
 T_LINE = StatementLine._meta.db_table
 T_MATCH = StatementMatch._meta.db_table
 T_MATCHED = MatchedTransfer._meta.db_table
@@ -34,20 +52,22 @@ T_TRANSFER = Transfer._meta.db_table
 ONE_TO_ONE_ROUNDS = 5
 
 
-def statement_match(*, statement: BankStatement) -> dict[str, int]:
-    """Run every pass for `statement`, record breaks, update its counts; returns how many
-    lines each kind of match took."""
+def statement_lines_match(*, statement: BankStatement, lines) -> dict[str, int]:
+    """Match the `lines` of a new `statement` (tuples of line number, value date, signed
+    amount in minor units, reference, description), store them with their matches, record
+    breaks and the statement's matched count; returns how many lines each kind took."""
     amount_tolerance = settings.SETTLEMENT_MATCH_AMOUNT_TOLERANCE
     day_tolerance = settings.SETTLEMENT_MATCH_DATE_TOLERANCE_DAYS
     with transaction.atomic(), connection.cursor() as cursor:
         run = _Run(cursor, statement, amount_tolerance, day_tolerance)
-        run.tables_create()
+        run.tables_create(lines)
         taken = {
             "exact": run.one_to_one("exact", amount_tolerance=0),
             "tolerance": run.one_to_one("tolerance", amount_tolerance=amount_tolerance),
             "one_to_many": run.one_to_many(),
             "many_to_one": run.many_to_one(),
         }
+        run.lines_store()
         run.breaks_record()
         run.tables_drop()
         matched = sum(taken.values())  # the auto-match rate counts the passes' lines only
@@ -70,7 +90,7 @@ class _Run:
 
     # --- The two working sets -------------------------------------------------------------
 
-    def tables_create(self):
+    def tables_create(self, lines):
         zone = business_zone()
         start = self.statement.period_start - timedelta(days=self.days)
         end = self.statement.period_end + timedelta(days=self.days + 1)
@@ -78,13 +98,15 @@ class _Run:
         until = datetime.combine(end, time(0), tzinfo=zone)
         bank = db_uuid(self.statement.account_id)
         self.sql(
-            temp_table(
-                LINES,
-                f"SELECT id, value_date AS day, amount, reference FROM {T_LINE}"
-                " WHERE statement_id = %s AND match_id IS NULL",
-            ),
-            [self.sid],
+            temp_table_create(
+                PARSED,
+                "line_no INTEGER, day DATE, amount BIGINT, reference VARCHAR(255),"
+                " description VARCHAR(255)",
+            )
         )
+        self.sql(temp_table_create(LINE_MATCHES, "line_no INTEGER, match_id BIGINT"))
+        rows_load(self.cursor, PARSED, PARSED_COLUMNS, lines)
+        self.sql(temp_table(LINES, f"SELECT line_no AS id, day, amount, reference FROM {PARSED}"))
         self.sql(
             temp_table(
                 TRANSFERS,
@@ -108,11 +130,11 @@ class _Run:
         for table, column in ((LINES, "reference"), (TRANSFERS, "reference"), (PAIRS, "line_id")):
             self.sql(f"CREATE INDEX {table}_{column} ON {table} ({column})")
         if postgres():  # temporary tables get no statistics unless asked
-            self.sql(f"ANALYZE {LINES}")
-            self.sql(f"ANALYZE {TRANSFERS}")
+            for table in (PARSED, LINES, TRANSFERS):
+                self.sql(f"ANALYZE {table}")
 
     def tables_drop(self):
-        for table in (LINES, TRANSFERS, PAIRS):
+        for table in (PARSED, LINES, TRANSFERS, PAIRS, LINE_MATCHES):
             self.sql(f"DROP TABLE {table}")
 
     # --- Passes ---------------------------------------------------------------------------
@@ -176,16 +198,16 @@ class _Run:
         return self.pairs_apply()
 
     def pairs_apply(self) -> int:
-        """The pairs found become matches; their lines and transfers leave the sets."""
+        """The pairs found become matches; their lines and transfers leave the open sets."""
         self.sql(
             f"""INSERT INTO {T_MATCH} (statement_id, kind, anchor, difference, created_at)
             SELECT %s, MIN(kind), anchor, MIN(diff), %s FROM {PAIRS} GROUP BY anchor""",
             [self.sid, self.now],
         )
-        lines = self.sql(
-            f"""UPDATE {T_LINE} SET match_id = m.id
-            FROM {PAIRS} p JOIN {T_MATCH} m ON m.anchor = p.anchor AND m.statement_id = %s
-            WHERE {T_LINE}.id = p.line_id""",
+        lines = self.sql(  # a temporary table without indexes: appending costs little
+            f"""INSERT INTO {LINE_MATCHES} (line_no, match_id)
+            SELECT DISTINCT p.line_id, m.id FROM {PAIRS} p
+            JOIN {T_MATCH} m ON m.anchor = p.anchor AND m.statement_id = %s""",
             [self.sid],
         )
         self.sql(
@@ -201,13 +223,23 @@ class _Run:
 
     # --- What is left ---------------------------------------------------------------------
 
+    def lines_store(self):
+        self.sql(
+            f"""INSERT INTO {T_LINE} (statement_id, line_no, value_date, amount, reference,
+                description, match_id)
+            SELECT %s, p.line_no, p.day, p.amount, p.reference, p.description, lm.match_id
+            FROM {PARSED} p LEFT JOIN {LINE_MATCHES} lm ON lm.line_no = p.line_no
+            ORDER BY p.line_no""",
+            [self.sid],
+        )
+
     def breaks_record(self):
         self.sql(
             f"""INSERT INTO {T_BREAK} (statement_id, kind, status, line_id, amount, value_date,
                 resolution)
-            SELECT %s, 'bank_only', 'open', l.id, l.amount, l.day, '' FROM {LINES} l
-            WHERE NOT EXISTS (SELECT 1 FROM {T_BREAK} b WHERE b.line_id = l.id)""",
-            [self.sid],
+            SELECT %s, 'bank_only', 'open', id, amount, value_date, '' FROM {T_LINE}
+            WHERE statement_id = %s AND match_id IS NULL""",
+            [self.sid, self.sid],
         )
         self.sql(
             f"""INSERT INTO {T_BREAK} (statement_id, kind, status, transfer_id, amount,
@@ -217,12 +249,11 @@ class _Run:
                 SELECT 1 FROM {T_BREAK} b WHERE b.transfer_id = t.id AND b.status <> 'resolved')""",
             [self.sid, self.statement.period_start, self.statement.period_end],
         )
-        self.sql(
+        self.sql(  # the lines are new; a transfer may have had a break on an earlier statement
             f"""UPDATE {T_BREAK} SET status = 'resolved', resolved_at = %s,
                 resolution = %s
-            WHERE status = 'open' AND (transfer_id IN (
+            WHERE status = 'open' AND transfer_id IN (
                 SELECT mt.transfer_id FROM {T_MATCHED} mt JOIN {T_MATCH} m ON m.id = mt.match_id
-                WHERE m.statement_id = %s) OR line_id IN (
-                SELECT id FROM {T_LINE} WHERE statement_id = %s AND match_id IS NOT NULL))""",
-            [self.now, f"matched on statement {self.statement.statement_ref}", self.sid, self.sid],
+                WHERE m.statement_id = %s)""",
+            [self.now, f"matched on statement {self.statement.statement_ref}", self.sid],
         )

@@ -1,7 +1,7 @@
 """Importing a bank statement of the house bank account (`settlement_bank` in the
 statement's currency): parsed, refused unless opening + lines == closing and it is new
-(same file, or same statement id for the account, again: refused), its lines written in one
-bulk insert, then matched (settlement.reconciliation.matching)."""
+(same file, or same statement id for the account, again: refused), then written with its
+lines matched, in one transaction (settlement.reconciliation.matching)."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,8 +11,8 @@ from core.services import audit_record
 from ledger.models import Asset
 from ledger.services import house_account
 from settlement.errors import StatementRefused
-from settlement.models import BankStatement, StatementLine
-from settlement.reconciliation.matching import statement_match
+from settlement.models import BankStatement
+from settlement.reconciliation.matching import statement_lines_match
 from settlement.reconciliation.parsers import (
     ParsedStatement,
     statement_format_detect,
@@ -20,7 +20,6 @@ from settlement.reconciliation.parsers import (
 )
 
 BANK_ACCOUNT = "settlement_bank"
-LINE_BATCH = 5000
 
 
 def statement_import(
@@ -29,16 +28,13 @@ def statement_import(
     """Import and match one statement file; raises StatementRefused with the reason."""
     format = format or statement_format_detect(content, filename=filename)
     parsed = statement_parse(content, format=format)
-    statement = statement_store(
+    return statement_record(
         parsed=parsed, digest=parsed.digest_of(content), acting_user=acting_user
     )
-    statement_match(statement=statement)
-    statement.refresh_from_db()
-    return statement
 
 
-def statement_store(*, parsed: ParsedStatement, digest: str, acting_user=None) -> BankStatement:
-    """Check a parsed statement (it adds up, it is new) and write it with its lines."""
+def statement_record(*, parsed: ParsedStatement, digest: str, acting_user=None) -> BankStatement:
+    """Check a parsed statement (it adds up, it is new), write it and its lines, matched."""
     format = parsed.format
     asset = Asset.objects.filter(code=parsed.currency).first()
     if asset is None:
@@ -80,21 +76,14 @@ def statement_store(*, parsed: ParsedStatement, digest: str, acting_user=None) -
                 imported_at=timezone.now(),
                 imported_by=acting_user if getattr(acting_user, "pk", None) else None,
             )
-            StatementLine.objects.bulk_create(
-                (
-                    StatementLine(
-                        statement=statement,
-                        line_no=number,
-                        value_date=line.value_date,
-                        amount=amount,
-                        reference=line.reference[:255],
-                        description=line.description[:255],
-                    )
+            statement_lines_match(
+                statement=statement,
+                lines=(
+                    (number, line.value_date, amount, line.reference[:255], line.description[:255])
                     for number, (line, amount) in enumerate(
                         zip(parsed.lines, amounts, strict=True), start=1
                     )
                 ),
-                batch_size=LINE_BATCH,
             )
             audit_record(
                 actor=acting_user,
@@ -104,4 +93,5 @@ def statement_store(*, parsed: ParsedStatement, digest: str, acting_user=None) -
             )
     except IntegrityError as exc:  # the same statement imported concurrently
         raise StatementRefused("This statement was imported already.") from exc
+    statement.refresh_from_db()  # the matched count
     return statement

@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.admin import confirmation_page
 from core.errors import ApplicationError
@@ -35,6 +36,18 @@ def _scale(obj) -> int:
     return obj.statement.account.asset.scale
 
 
+def _line_text(line) -> str:
+    """A line as staff read it: its amount in the currency's decimals, not minor units."""
+    amount = format_grouped(line.amount, scale=_scale(line))
+    return f"#{line.line_no} {line.value_date} {amount} {line.reference}".rstrip()
+
+
+def _filtered_changelist_link(model, text: str, **filters) -> str:
+    url = reverse(f"admin:settlement_{model._meta.model_name}_changelist")
+    query = "&".join(f"{key}={value}" for key, value in filters.items())
+    return format_html('<a href="{}?{}">{}</a>', url, query, text)
+
+
 @admin.register(BankStatement)
 class BankStatementAdmin(ReadOnlyLedgerAdmin):
     list_display = (
@@ -58,6 +71,7 @@ class BankStatementAdmin(ReadOnlyLedgerAdmin):
         ("period_start", "period_end"),
         ("opening_display", "closing_display"),
         ("line_count", "matched_count", "auto_match_display"),
+        ("lines_link", "breaks_link"),
         ("imported_at", "imported_by"),
         "digest",
     )
@@ -120,6 +134,19 @@ class BankStatementAdmin(ReadOnlyLedgerAdmin):
     def open_breaks(self, statement):
         return statement.breaks.exclude(status=Break.Status.RESOLVED).count()
 
+    @admin.display(description="lines")
+    def lines_link(self, statement):
+        unmatched = statement.line_count - statement.matched_count
+        text = f"all {statement.line_count:,} lines ({unmatched:,} not matched automatically)"
+        return _filtered_changelist_link(StatementLine, text, statement__id__exact=statement.pk)
+
+    @admin.display(description="breaks")
+    def breaks_link(self, statement):
+        text = f"{self.open_breaks(statement):,} open breaks"
+        return _filtered_changelist_link(
+            Break, text, statement__id__exact=statement.pk, status__exact=Break.Status.OPEN
+        )
+
     @admin.display(description="opening balance")
     def opening_display(self, statement):
         return format_grouped(statement.opening_balance, scale=statement.account.asset.scale)
@@ -150,9 +177,14 @@ class StatementLineAdmin(ReadOnlyLedgerAdmin):
 
 @admin.register(StatementMatch)
 class StatementMatchAdmin(ReadOnlyLedgerAdmin):
-    list_display = ("id", "statement", "kind", "difference", "created_at", "created_by")
+    list_display = ("id", "statement", "kind", "difference_display", "created_at", "created_by")
     list_filter = ("kind",)
-    fields = ("statement", "kind", "difference", "created_at", "created_by")
+    list_select_related = ("statement__account__asset", "created_by")
+    fields = ("statement", "kind", "difference_display", "created_at", "created_by")
+
+    @admin.display(description="difference (lines minus transfers)", ordering="difference")
+    def difference_display(self, match):
+        return format_grouped(match.difference, scale=_scale(match))
 
 
 @admin.register(Break)
@@ -164,12 +196,17 @@ class BreakAdmin(ReadOnlyLedgerAdmin):
         "amount_display",
         "status",
         "statement",
-        "line",
+        "line_display",
         "transfer",
         "adjustment",
     )
     list_filter = ("status", "kind", "statement")
-    list_select_related = ("statement__account__asset", "line", "transfer", "adjustment")
+    list_select_related = (
+        "statement__account__asset",
+        "line",
+        "transfer__asset",
+        "adjustment",
+    )
     ordering = ("status", "value_date")
     actions = ["match_by_hand", "propose_adjustment"]
     action_form = ReasonActionForm
@@ -178,7 +215,7 @@ class BreakAdmin(ReadOnlyLedgerAdmin):
         "statement",
         ("value_date", "age_days"),
         "amount_display",
-        "line",
+        "line_display",
         "transfer",
         "adjustment",
         ("resolution", "resolved_at", "resolved_by"),
@@ -188,12 +225,16 @@ class BreakAdmin(ReadOnlyLedgerAdmin):
     def amount_display(self, brk):
         return format_grouped(brk.amount, scale=_scale(brk))
 
+    @admin.display(description="line")
+    def line_display(self, brk):
+        return _line_text(brk.line) if brk.line_id else "-"
+
     @admin.display(description="age (days)")
     def age_days(self, brk):
         return (business_date_of(timezone.now()) - brk.value_date).days
 
     def label(self, brk) -> str:
-        return str(brk)
+        return f"{brk.get_kind_display()}: {self.amount_display(brk)} on {brk.value_date}"
 
     def changelist_view(self, request, extra_context=None):
         breaks_adjustments_sync()  # an approved correcting adjustment resolves its break

@@ -102,8 +102,8 @@ class StatementLine(models.Model):
             )
         ]
 
-    def __str__(self) -> str:
-        return f"{self.value_date} {self.amount:+d} {self.reference}"
+    def __str__(self) -> str:  # no amount: it takes the currency's decimals (the admin's)
+        return f"line {self.line_no} {self.value_date} {self.reference}".rstrip()
 
 
 class MatchedTransfer(models.Model):
@@ -154,4 +154,4 @@ class Break(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.amount:+d} on {self.value_date}"
+        return f"{self.get_kind_display()} on {self.value_date}"

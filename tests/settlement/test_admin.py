@@ -127,6 +127,13 @@ def test_the_settlement_group_imports_a_statement_and_resolves_a_break_in_the_co
     assert BankStatement.objects.count() == 1
 
     brk = Break.objects.get()
+    statement_page = settler.get(
+        reverse("admin:settlement_bankstatement_change", args=[brk.statement_id])
+    ).content.decode()
+    assert "all 1 lines (1 not matched automatically)" in statement_page
+    assert f"?statement__id__exact={brk.statement_id}&amp;status__exact=open" in statement_page
+    breaks_page = settler.get(reverse("admin:settlement_break_changelist")).content.decode()
+    assert f"#1 {today} 7.77 NOWHERE" in breaks_page  # the line in decimals, not 777
     data = {
         "action": "propose_adjustment",
         ACTION_CHECKBOX_NAME: [str(brk.pk)],

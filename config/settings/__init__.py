@@ -142,7 +142,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "core.scheduler:ConsoleScheduler"  # keeps staff edits to the schedule
 CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-purge": {
         "task": "core.tasks.idempotency_keys_purge",

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.admin_jobs import _jobs_tile
 from core.models import AuditEvent, JobRun, User
-from core.scheduler import EmbeddedScheduler
+from core.scheduler import ConsoleScheduler, EmbeddedScheduler
 from ledger.models import LedgerCheckRun, Transfer
 from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
 from tests.conftest import PASSWORD
@@ -100,6 +100,34 @@ def test_the_embedded_scheduler_runs_the_due_expiry_job_and_records_it(overdue_h
         "risk.tasks.risk_trades_score",
     }
     assert LedgerCheckRun.objects.filter(ok=True).count() == 2  # invariants and chain
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_keeps_the_schedule_staff_edited_and_starts_new_entries_at_once():
+    """django-celery-beat's own scheduler writes CELERY_BEAT_SCHEDULE over the rows at every
+    start: an interval staff changed came back at the next deploy."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from config.celery import app
+
+    beat = ConsoleScheduler(app=app, lazy=False)
+    due = {name for name, entry in beat.schedule.items() if entry.is_due()[0]}
+    beat.close()
+    assert due >= set(settings.CELERY_BEAT_SCHEDULE)  # installed now, never run: due now
+    every_two_minutes, _ = IntervalSchedule.objects.get_or_create(
+        every=120, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.filter(name="ledger-check").update(interval=every_two_minutes)
+    PeriodicTask.objects.filter(name="settlement-close").update(enabled=False)
+
+    ConsoleScheduler(app=app, lazy=False).close()  # the next deploy's beat
+
+    check = PeriodicTask.objects.get(name="ledger-check")
+    assert (check.interval.every, check.task) == (120, "ledger.tasks.ledger_check")
+    assert not PeriodicTask.objects.get(name="settlement-close").enabled
+    assert PeriodicTask.objects.filter(name__in=settings.CELERY_BEAT_SCHEDULE).count() == len(
+        settings.CELERY_BEAT_SCHEDULE
+    )
 
 
 def test_the_scheduler_command_refuses_when_a_broker_runs_the_jobs():
@@ -199,8 +227,9 @@ def test_the_scheduler_command_runs_what_never_ran_at_once_then_loops(overdue_ho
 
     class OneLoop(threading.Event):
         def wait(self, timeout=None):
-            self.set()  # as if SIGTERM came during the first sleep
-            return True
+            if timeout:  # a tick ran nothing (beat runs one due job a tick, then waits 0)
+                self.set()  # as if SIGTERM came during the first sleep
+            return self.is_set()
 
     monkeypatch.setattr(run_scheduler, "threading", SimpleNamespace(Event=OneLoop))
     monkeypatch.setattr(run_scheduler.signal, "signal", lambda *args: None)
@@ -210,7 +239,7 @@ def test_the_scheduler_command_runs_what_never_ran_at_once_then_loops(overdue_ho
 
     overdue_hold.refresh_from_db()
     assert overdue_hold.status == "expired"
-    assert "first run of ledger-pending-expire" in out.getvalue()
+    assert "due now: idempotency-keys-purge, ledger-check" in out.getvalue()
     assert "scheduler: stopped" in out.getvalue()
     assert {kind for kind in LedgerCheckRun.objects.values_list("kind", flat=True)} == {
         "invariants",

@@ -11,7 +11,6 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import app
-from core.jobs import job_task, job_task_call, jobs_never_run
 from core.scheduler import EmbeddedScheduler
 
 
@@ -36,11 +35,10 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         scheduler = EmbeddedScheduler(app=app, lazy=False, max_interval=max_interval)
-        # A fresh checkout would wait a full interval (10 min for the ledger check) before
-        # the dashboard knows anything: run once now what never ran.
-        for job in jobs_never_run():
-            self.stdout.write(f"scheduler: first run of {job.name}")
-            job_task_call(job_task(job.task))
+        # What it installed just now is due at once (core.scheduler), not an interval later.
+        due = sorted(name for name, entry in scheduler.schedule.items() if entry.is_due()[0])
+        if due:
+            self.stdout.write(f"scheduler: due now: {', '.join(due)}")
         self.stdout.write(
             f"scheduler: {len(scheduler.schedule)} jobs, checking every {max_interval:g} s at most"
         )

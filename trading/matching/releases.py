@@ -76,8 +76,8 @@ def hold_releases(orders) -> list[tuple[HoldOperation, Order]]:
     skips its replay lookups)."""
     holds = {
         hold.origin_ref: hold
-        for hold in holds_by_origin(origin=HOLD_ORIGIN).filter(
-            origin_ref__in=[str(order.id) for order in orders]
+        for hold in holds_by_origin(
+            origin=HOLD_ORIGIN, origin_refs=[str(order.id) for order in orders]
         )
     }
     releases = []

@@ -127,11 +127,10 @@ class TradeRow:
 @dataclass
 class BatchOutcome:
     """What one batch changes: every order row it touched (guarded by what it read), the
-    trades, the orders that ended, and the counters."""
+    trades, and the counters."""
 
     orders: dict[uuid.UUID, OrderProgress] = field(default_factory=dict)
     trades: list[TradeRow] = field(default_factory=list)
-    ended: list[OrderProgress] = field(default_factory=list)
     last_sequence: int = 0
     last_trade_sequence: int = 0
     taken: int = 0  # queue entries taken in (orders and ended-elsewhere acknowledgements)
@@ -199,7 +198,7 @@ class MatcherBook:
         try:
             events = self.book.submit(self._new_order(order))
         except EngineError:
-            self._end(order, S.CANCELLED, MATCHER_REFUSED, outcome)
+            self._end(order, S.CANCELLED, MATCHER_REFUSED)
             return
         tick, lot, divisor, resting = self.tick_size, self.lot_size, self.base_divisor, self.resting
         for event in events:
@@ -230,15 +229,15 @@ class MatcherBook:
                         _status_move(filled, S.PARTIALLY_FILLED)
                     else:
                         del resting[event.order_id]
-                        self._end(filled, S.FILLED, "", outcome)
+                        self._end(filled, S.FILLED, "")
             elif kind is Rested:
                 resting[order.sequence] = order
                 if order.filled_quantity:
                     _status_move(order, S.PARTIALLY_FILLED)
             elif kind is Cancelled:
-                self._end(order, S.CANCELLED, event.reason, outcome)
+                self._end(order, S.CANCELLED, event.reason)
         if order.filled_quantity == order.quantity:
-            self._end(order, S.FILLED, "", outcome)
+            self._end(order, S.FILLED, "")
 
     def _new_order(self, order: OrderProgress) -> NewOrder:
         lots = order.quantity // self.lot_size
@@ -264,14 +263,13 @@ class MatcherBook:
             ),
         )
 
-    def _end(self, order: OrderProgress, status: str, reason: str, outcome: BatchOutcome):
+    def _end(self, order: OrderProgress, status: str, reason: str):
         """The order is done: its status, and (when fills did not use all it holds) its
         hold queued to shrink to what they consumed (trading.matching.releases)."""
         if order.status == status:
             return
         _status_move(order, status, reason)
         order.release_pending = order.hold_id is not None and order.consumed < order.reserved
-        outcome.ended.append(order)
 
 
 def _status_move(order: OrderProgress, status: str, reason: str = "") -> None:

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from core.admin_site import register_dashboard_tile
 from settlement.models import Break, Obligation, SettlementBatch
-from settlement.services.windows import business_date_of
+from settlement.services.windows import batch_open_current, business_date_of
 
 STATE_STATUS = {"failed": "alert", "open": "ok", "settled": "ok"}
 BREAK_AGE_WARN_DAYS = 2
@@ -27,6 +27,9 @@ def batch_today_tile(today) -> dict:
     else:
         value = latest.get_state_display()
         hint = f"#{latest.cycle}, cutoff {timezone.localtime(latest.cutoff):%H:%M}"
+    collecting = batch_open_current()
+    if collecting is not None and collecting.business_date > today:  # after today's cutoff
+        hint += f"; trades now go to {collecting.business_date} #{collecting.cycle}"
     return {
         "title": f"Batch {today}",
         "value": value,

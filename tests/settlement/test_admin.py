@@ -4,6 +4,7 @@ per-partner report; obligations; the dashboard tiles."""
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def traded(partner, other_partner, acme, fund):
+def traded(partner, other_partner, acme, fund, business_time):
+    business_time(10)  # before the cutoff: today's batch
     fund(partner, "USD", 1_000_000)
     fund(other_partner, "ACME", 100)
     place(partner, acme, cid="b1", side="buy", price=1000, quantity=7)
@@ -99,6 +101,23 @@ def test_the_dashboard_shows_todays_batch_unsettled_obligations_and_breaks(staff
     tiles = {tile["title"]: tile for tile in settlement_tiles(None)}
     assert tiles[f"Batch {traded.business_date}"]["status"] == "alert"
     assert "Settlement" in staff_client.get(reverse("admin:index")).content.decode()
+
+
+def test_after_the_cutoff_the_batch_tile_says_where_trades_go_now(
+    partner, other_partner, acme, fund, business_time
+):
+    business_time(19)
+    fund(partner, "USD", 1_000_000)
+    fund(other_partner, "ACME", 100)
+    place(partner, acme, cid="b1", side="buy", price=1000, quantity=7)
+    place(other_partner, acme, cid="s1", side="sell", price=1000, quantity=7)
+    tomorrow = batch_open_ensure().business_date
+
+    tiles = {tile["title"]: tile for tile in settlement_tiles(None)}
+
+    today = tomorrow - timedelta(days=1)
+    assert tiles[f"Batch {today}"]["value"] == "none yet"
+    assert f"trades now go to {tomorrow} #1" in tiles[f"Batch {today}"]["hint"]
 
 
 def test_the_settlement_group_imports_a_statement_and_resolves_a_break_in_the_console(

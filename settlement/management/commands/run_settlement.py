@@ -2,7 +2,11 @@
 chain: close the date's open batch (staff sometimes settle early; later trades go to the
 next batch), then clear, settle and reconcile every batch of that date (and any earlier
 one left unsettled), with a progress bar per batch. Safe to run again: what is done stays
-done."""
+done.
+
+The default date is the one trades are booked to now: today's until the cutoff, the next
+day's after it (settlement.services.windows.next_window). With today's as the default, a
+run after the cutoff found today's batch closed already and settled nothing traded since."""
 
 from datetime import date
 
@@ -12,7 +16,7 @@ from tqdm import tqdm
 
 from settlement.models import SettlementBatch
 from settlement.services.runs import batch_run_to_end
-from settlement.services.windows import batch_for_date_close, business_date_of
+from settlement.services.windows import batch_for_date_close, next_window
 
 VIA = "command:run_settlement"
 
@@ -21,10 +25,14 @@ class Command(BaseCommand):
     help = "Close, clear, settle and reconcile a business date's settlement batches."
 
     def add_arguments(self, parser):
-        parser.add_argument("--date", help="Business date YYYY-MM-DD (default: today).")
+        parser.add_argument(
+            "--date",
+            help="Business date YYYY-MM-DD (default: the one trades go to now: today's until "
+            "the cutoff, then the next day's).",
+        )
 
     def handle(self, *args, date=None, **options):
-        day = _parse(date) if date else business_date_of(timezone.now())
+        day = _parse(date) if date else next_window(timezone.now())[0]
         closed = batch_for_date_close(day=day, via=VIA)
         if closed is not None:
             self.stdout.write(f"closed {closed}")

@@ -134,8 +134,8 @@ def hold_events_insert(*, drafts: Sequence[HoldEventDraft], now: datetime) -> li
             f"INSERT INTO {HoldEvent._meta.db_table}"
             " (origin, origin_ref, change, hold_id, resolution_id, successor_id, created_at)"
             " SELECT v.origin, v.origin_ref, v.change, v.hold, v.resolution, v.successor, %s"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::uuid[],"
-            " %s::uuid[]) WITH ORDINALITY"
+            " FROM unnest(%b::text[], %b::text[], %b::text[], %b::uuid[], %b::uuid[],"
+            " %b::uuid[]) WITH ORDINALITY"
             " AS v(origin, origin_ref, change, hold, resolution, successor, n)"
             " ORDER BY v.n RETURNING id",
             [now, *columns],

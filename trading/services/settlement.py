@@ -10,6 +10,7 @@ from typing import NamedTuple
 from django.db import connection
 from django.db.models import Q
 
+from core.postgresql.deferred import write_deferred
 from ledger.models import Transfer
 from ledger.selectors import holds_by_origin
 from trading.models import Order, Trade
@@ -67,11 +68,13 @@ def order_holds_moved(*, moved: dict[uuid.UUID, uuid.UUID]) -> None:
         for order_id, hold_id in moved.items():
             Order.objects.filter(pk=order_id).update(hold_id=hold_id)
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Order._meta.db_table} AS o SET hold_id = v.hold_id"
-            " FROM unnest(%s::uuid[], %s::uuid[]) AS v(id, hold_id) WHERE o.id = v.id"
-            # An order already naming its hold (a void: nothing kept) needs no new row.
-            " AND o.hold_id IS DISTINCT FROM v.hold_id",
-            [list(moved), list(moved.values())],
-        )
+    write_deferred(  # sent with the transaction's COMMIT: nothing here reads it back
+        f"UPDATE {Order._meta.db_table} AS o SET hold_id = v.hold_id"
+        " FROM unnest(%(ids)b::uuid[], %(holds)b::uuid[]) AS v(id, hold_id) WHERE o.id = v.id"
+        # The ids said twice: joined to the unnest alone, the planner hashed every order
+        # (a seq scan) for each settlement chunk's 500; by the array, the primary key.
+        " AND o.id = ANY(%(ids)b::uuid[])"
+        # An order already naming its hold (a void: nothing kept) needs no new row.
+        " AND o.hold_id IS DISTINCT FROM v.hold_id",
+        {"ids": list(moved), "holds": list(moved.values())},
+    )

@@ -15,11 +15,12 @@ Timed, each beside a floor over the same rows:
 - **clearing**: `batch_clear` (obligations and hold releases, two INSERT ... SELECT passes,
   the balance checks, the state change) beside the bare aggregation (the same legs summed
   per partner and asset, read back). Target: within 3x the floor.
-- **settlement**: `batch_settle` (per partner: its obligations posted against the CCP
-  account and its orders' holds voided or shrunk, one ledger_apply each), as ledger
-  operations per second (postings + hold operations), beside the ledger's own batch rate
-  measured here (`transfer_batch_create`, 100 transfers a batch). Target: at that rate or
-  better.
+- **settlement**: `batch_settle` (partners in chunks of up to 500 hold releases: their
+  obligations posted against the CCP account and their orders' holds voided or shrunk, one
+  ledger_apply_bulk a chunk), as ledger transfers written per second (the postings, a void
+  for each release, and for a shrink the new hold that keeps the rest), beside the ledger's
+  own batch rate measured here (`transfer_batch_create`, 100 transfers a batch). Target: at
+  that rate or better.
 - **reconciliation**: `--lines` statement lines (mostly exact, some within tolerance, 1:N,
   N:1 and unmatched) against as many house bank transfers: `statement_record` (the checks,
   the statement and its lines written, every matching pass, the breaks: an import after

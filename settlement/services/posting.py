@@ -27,6 +27,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.postgresql.deferred import write_deferred
 from ledger import errors as ledger_errors
 from ledger.models import Account, Transfer
 from ledger.selectors import accounts_by_owner
@@ -268,18 +269,20 @@ def obligations_mark_posted(obligations: list[Obligation], *, now) -> None:
         fields = ["status", "transfer_id", "error_code", "error_message", "posted_at"]
         Obligation.objects.bulk_update(obligations, fields)
         return
-    with connection.cursor() as cursor:  # one statement: bulk_update's CASE per row and field
-        cursor.execute(  # cost more Python than the chunk's ledger reads
-            f"UPDATE {Obligation._meta.db_table} AS o SET status = %s, transfer_id = v.transfer,"
-            " error_code = '', error_message = '', posted_at = %s"
-            " FROM unnest(%s::bigint[], %s::uuid[]) AS v(id, transfer) WHERE o.id = v.id",
-            [
-                Obligation.Status.POSTED,
-                now,
-                [o.pk for o in obligations],
-                [o.transfer_id for o in obligations],
-            ],
-        )
+    # One statement (bulk_update's CASE per row and field cost more Python than the chunk's
+    # ledger reads), sent with the COMMIT: nothing reads it back before.
+    write_deferred(
+        f"UPDATE {Obligation._meta.db_table} AS o SET status = %(status)s,"
+        " transfer_id = v.transfer, error_code = '', error_message = '', posted_at = %(now)s"
+        " FROM unnest(%(ids)b::bigint[], %(transfers)b::uuid[]) AS v(id, transfer)"
+        " WHERE o.id = v.id AND o.id = ANY(%(ids)b::bigint[])",  # by the index: see below
+        {
+            "status": Obligation.Status.POSTED,
+            "now": now,
+            "ids": [o.pk for o in obligations],
+            "transfers": [o.transfer_id for o in obligations],
+        },
+    )
 
 
 @dataclass
@@ -301,13 +304,15 @@ def releases_mark_released(releases: list[_Release]) -> None:
             ["released", "resolution_id"],
         )
         return
-    with connection.cursor() as cursor:  # one statement, an array per column
-        cursor.execute(
-            f"UPDATE {HoldRelease._meta.db_table} AS r SET released = true,"
-            " resolution_id = v.resolution FROM unnest(%s::bigint[], %s::uuid[])"
-            " AS v(id, resolution) WHERE r.id = v.id",
-            [[r.pk for r in releases], [r.resolution_id for r in releases]],
-        )
+    write_deferred(  # one statement, an array per column, sent with the COMMIT
+        f"UPDATE {HoldRelease._meta.db_table} AS r SET released = true,"
+        " resolution_id = v.resolution"
+        " FROM unnest(%(ids)b::bigint[], %(resolutions)b::uuid[]) AS v(id, resolution)"
+        # The ids said twice: joined to the unnest alone, the planner hashed every release
+        # of the batch (a seq scan) for each chunk's 500; by the array, the primary key.
+        " WHERE r.id = v.id AND r.id = ANY(%(ids)b::bigint[])",
+        {"ids": [r.pk for r in releases], "resolutions": [r.resolution_id for r in releases]},
+    )
 
 
 def _hold_operations(releases) -> tuple[list[HoldOperation], list[_Release]]:

@@ -1,0 +1,47 @@
+"""ledger.selectors.open_holds_of: each origin ref's open hold, as holds_by_origin finds it,
+for a set of refs at once (settlement asks for a chunk's 500 orders)."""
+
+import pytest
+
+from ledger.selectors import holds_by_origin, open_holds_of
+from ledger.services import HoldOperation, TransferRequest, ledger_apply
+
+pytestmark = pytest.mark.django_db
+
+
+def _hold(alpha, beta, ref, *, origin="order", amount=100):
+    request = TransferRequest(
+        debit_account_id=alpha.pk,
+        credit_account_id=beta.pk,
+        amount=amount,
+        asset="USD",
+        pending=True,
+        origin_ref=ref,
+    )
+    return ledger_apply(origin=origin, transfers=[request]).transfers[0].transfer
+
+
+def test_each_ref_gets_its_open_hold_and_resolved_or_foreign_holds_are_left_out(
+    alpha_usd, beta_usd, fund
+):
+    fund(alpha_usd, 10_000)
+    kept = _hold(alpha_usd, beta_usd, "o1", amount=300)
+    voided = _hold(alpha_usd, beta_usd, "o2")
+    shrunk = _hold(alpha_usd, beta_usd, "o3", amount=500)
+    _hold(alpha_usd, beta_usd, "o4", origin="partner_api")  # another origin's ref
+    changes = ledger_apply(
+        origin="settlement",
+        hold_operations=[
+            HoldOperation(pending_id=voided.pk, action=HoldOperation.VOID),
+            HoldOperation(pending_id=shrunk.pk, action=HoldOperation.VOID, keep=200),
+        ],
+    ).holds
+    successor = changes[1].successor
+
+    found = open_holds_of(origin="order", origin_refs=["o1", "o2", "o3", "o4", "o5", ""])
+
+    assert found == {"o1": (kept.pk, 300), "o3": (successor.pk, 200)}
+    for ref in ("o1", "o2", "o3", "o4"):  # the same answer as the queryset, ref by ref
+        wanted = list(holds_by_origin(origin="order", origin_ref=ref).values_list("id", "amount"))
+        assert ([found[ref]] if ref in found else []) == [tuple(row) for row in wanted]
+    assert open_holds_of(origin="order", origin_refs=[]) == {}

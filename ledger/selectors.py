@@ -258,22 +258,13 @@ def account_by_id(*, account_id) -> Account:
 
 
 def holds_by_origin(
-    *,
-    origin: str,
-    origin_ref: str | None = None,
-    origin_refs: list[str] | None = None,
-    open_only: bool = True,
+    *, origin: str, origin_ref: str | None = None, open_only: bool = True
 ) -> QuerySet[Transfer]:
-    """The holds an origin placed (those of one of its ids with `origin_ref`, or of any of
-    `origin_refs`), oldest first; only those still held unless `open_only` is False."""
+    """The holds an origin placed (those of one of its ids with `origin_ref`), oldest first;
+    only those still held unless `open_only` is False (for many ids: open_holds_of)."""
     holds = Transfer.objects.filter(kind=Transfer.Kind.PENDING, origin=origin)
     if origin_ref is not None:
         holds = holds.filter(origin_ref=origin_ref)
-    if origin_refs is not None:
-        # The (origin, origin_ref) index is partial on origin_ref <> '', and PostgreSQL
-        # proves an index predicate from an array of at most 100 values: past that, said
-        # outright, or every transfer is scanned (48 ms, not 6, for 480 orders).
-        holds = holds.filter(origin_ref__any=origin_refs).exclude(origin_ref="")
     if open_only:
         holds = holds.filter(status=Transfer.Status.PENDING)
     return holds.order_by("created_at", "id")

@@ -45,3 +45,30 @@ def test_each_ref_gets_its_open_hold_and_resolved_or_foreign_holds_are_left_out(
         wanted = list(holds_by_origin(origin="order", origin_ref=ref).values_list("id", "amount"))
         assert ([found[ref]] if ref in found else []) == [tuple(row) for row in wanted]
     assert open_holds_of(origin="order", origin_refs=[]) == {}
+
+
+def test_many_refs_are_read_through_the_origin_index(alpha_usd, beta_usd, fund):
+    """The (origin, origin_ref) index is partial on origin_ref <> '', and PostgreSQL proves
+    an index predicate from an array of at most 100 values: past that the statement must say
+    it, or every transfer is scanned (the matcher's releases asked for 200 at a time)."""
+    from django.db import connection, transaction
+
+    fund(alpha_usd, 10_000)
+    held = _hold(alpha_usd, beta_usd, "o7")
+    refs = [f"none-{n}" for n in range(150)] + ["o7"]
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        assert open_holds_of(origin="order", origin_refs=refs) == {"o7": (held.pk, 100)}
+    if connection.vendor != "postgresql":
+        return
+    (sql, params), *_ = [(q, p) for q, p in statements if "origin_ref = ANY" in q]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a usable index is then taken
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "transfer_origin_ref" in plan, plan

@@ -18,7 +18,7 @@ import uuid
 import structlog
 from django.db import connection, transaction
 
-from ledger.selectors import holds_by_origin
+from ledger.selectors import open_holds_of
 from ledger.services import HoldOperation, ledger_apply
 from trading.matching.book import BUY
 from trading.models import Order
@@ -69,28 +69,23 @@ def _release_chunk(instrument_id: int | None, size: int) -> int:
 
 def hold_releases(orders) -> list[tuple[HoldOperation, Order]]:
     """For each ended order: shrink its open hold to what its fills consumed (void when
-    nothing). The open holds come from the ledger in one query rather than from
+    nothing). The open holds come from the ledger in one statement rather than from
     Order.hold_id, and as trading.services.holds computes it, what left the hold before
     (settlement posting fills) was consumption already. No client ids: a release commits
     with the flag's clearing or not at all, so nothing is ever replayed (and the ledger
     skips its replay lookups)."""
-    holds = {
-        hold.origin_ref: hold
-        for hold in holds_by_origin(
-            origin=HOLD_ORIGIN, origin_refs=[str(order.id) for order in orders]
-        )
-    }
+    holds = open_holds_of(origin=HOLD_ORIGIN, origin_refs=[str(order.id) for order in orders])
     releases = []
     for order in orders:
-        hold = holds.get(str(order.id))
-        if hold is None:
+        hold_id, held = holds.get(str(order.id), (None, 0))
+        if hold_id is None:
             continue  # nothing open any more (released by staff, or never placed)
         consumed = order.filled_notional if order.side == BUY else order.filled_quantity
-        keep = max(consumed - (order.reserved - hold.amount), 0)
-        if keep >= hold.amount:
+        keep = max(consumed - (order.reserved - held), 0)
+        if keep >= held:
             continue  # all of it consumed
         operation = HoldOperation(
-            pending_id=hold.pk, action=HoldOperation.VOID, keep=keep, origin_ref=str(order.id)
+            pending_id=hold_id, action=HoldOperation.VOID, keep=keep, origin_ref=str(order.id)
         )
         releases.append((operation, order))
     return releases

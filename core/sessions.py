@@ -21,6 +21,8 @@ from threading import Lock
 from django.conf import settings
 from django.core.cache import cache
 
+from core.redis_connections import redis_client
+
 _JTI_KEY = "auth:jti:{}"
 _EPOCH_KEY = "auth:epoch:{}"
 _FAMILY_KEY = "auth:family:{}"
@@ -199,13 +201,12 @@ return 'ok'
 
 
 class RedisTokenStore:
-    """Straight to Redis through one client and pool per process, each operation one
-    script (one round trip). Keys carry the cache's prefix, so cache.clear() empties them."""
+    """Straight to Redis through this thread's connection (core.redis_connections), each
+    operation one script (one round trip). Keys carry the cache's prefix, so cache.clear()
+    empties them."""
 
     def __init__(self, url: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._url = url
         self._check = self.client.register_script(_CHECK)
         self._register = self.client.register_script(_REGISTER)
         self._consume = self.client.register_script(_CONSUME)
@@ -213,6 +214,10 @@ class RedisTokenStore:
         self._key = cache.make_key
         self._sequence = 0
         self._lock = Lock()
+
+    @property
+    def client(self):
+        return redis_client(self._url)
 
     def _keys(self, token) -> list[str]:
         return [
@@ -226,7 +231,7 @@ class RedisTokenStore:
             mine = [t for t in tokens if t["user_id"] == user_id]
             keys = [self._key(_EPOCH_KEY.format(user_id))]
             keys += [self._key(_JTI_KEY.format(t["jti"])) for t in mine]
-            self._register(keys=keys, args=[user_id, *(_ttl(t) for t in mine)])
+            self._register(keys=keys, args=[user_id, *(_ttl(t) for t in mine)], client=self.client)
 
     def check(self, token, *, rate=None, rate_ident=None) -> Verdict:
         keys, args = self._keys(token), [str(token.get("user_id"))]
@@ -236,16 +241,18 @@ class RedisTokenStore:
                 member = f"{time.time_ns()}:{os.getpid()}:{self._sequence}"  # unique
             keys.append(self._key(_RATE_KEY.format(rate_ident)))
             args += [repr(time.time()), rate.seconds, rate.requests, member]
-        answer = self._check(keys=keys, args=args)
+        answer = self._check(keys=keys, args=args, client=self.client)
         if not answer[0]:
             return Verdict(live=False)
         return Verdict(live=True, throttle_wait=float(answer[1]) if len(answer) > 1 else None)
 
     def consume(self, token) -> bool:
-        return bool(self._consume(keys=self._keys(token), args=[str(token["user_id"])]))
+        args = [str(token["user_id"])]
+        return bool(self._consume(keys=self._keys(token), args=args, client=self.client))
 
     def rotate(self, token) -> str:
-        answer = self._rotate(keys=self._keys(token), args=[str(token["user_id"]), _family_ttl()])
+        args = [str(token["user_id"]), _family_ttl()]
+        answer = self._rotate(keys=self._keys(token), args=args, client=self.client)
         return answer.decode()
 
     def epoch_move(self, user_id) -> None:

@@ -88,7 +88,7 @@ class Posting:
     """The rows one applied transfer produces."""
 
     transfer: Transfer
-    entries: list[Entry]
+    entries: list[EntryRow]
 
 
 class PostingEngine:
@@ -103,11 +103,11 @@ class PostingEngine:
         origin: str = Transfer.Origin.SYSTEM,
         light: bool = False,
     ):
-        """`light`: make the rows as ledger.rows stand-ins rather than model instances (for
-        callers that answer with ids only): the same values, a fraction of the cost."""
+        """`light`: make the transfers as ledger.rows stand-ins rather than model instances
+        (for callers that answer with ids only): the same values, a fraction of the cost.
+        Entries are stand-ins always: nobody is answered with them, the storage writes them."""
         self.accounts = accounts
         self._transfer_row = TransferRow if light else Transfer
-        self._entry_row = EntryRow if light else Entry
         self.origin = origin
         self.now = now
         self.acting_user_id = getattr(acting_user, "pk", None)
@@ -290,7 +290,7 @@ class PostingEngine:
         entries.append(self._entry(transfer, credit, Entry.Side.CREDIT))
         return Posting(transfer=transfer, entries=entries)
 
-    def _entry(self, transfer: Transfer, account: Account, side: str) -> Entry:
+    def _entry(self, transfer: Transfer, account: Account, side: str) -> EntryRow:
         totals = tuple(getattr(account, t) for t in TOTALS)
         account.chain_head = entry_hash(
             previous=account.chain_head or "",
@@ -299,7 +299,7 @@ class PostingEngine:
             totals=totals,
         )
         self.touched[account.pk] = account
-        return self._entry_row(
+        return EntryRow(
             account_id=account.pk,
             transfer_id=transfer.pk,
             side=side,

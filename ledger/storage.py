@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from operator import attrgetter
 
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 from django.db.models.fields import AutoFieldMixin
 
+from core.prebuilt_sql import passes_through
 from ledger.models import Account, Entry, Transfer
 from ledger.rows import TransferRow
 
@@ -192,7 +193,7 @@ def _row_reader(model: type[Model]):
     prepared = [
         (index, _preparer(field, inserting=True))
         for index, field in enumerate(fields)
-        if not _passes_through(field)
+        if not passes_through(field)
     ]
     return read, prepared
 
@@ -209,35 +210,14 @@ def _update_row(account: Account, fields: tuple[str, ...], connection) -> list:
     return [prepare(account, connection) for prepare in _preparers(Account, fields)]
 
 
-# Field types whose Python value psycopg adapts exactly as Django would store it: for these
-# get_db_prep_save is the identity on PostgreSQL, and calling it per value was a third of a
-# batch's Python time. Any other field (JSON, auto_now dates...) still goes through Django.
-_PASSTHROUGH = (
-    models.BigIntegerField,
-    models.CharField,
-    models.UUIDField,
-    models.ForeignKey,
-    models.PositiveSmallIntegerField,
-    models.BooleanField,
-)
-
-
 @cache
 def _preparers(model: type[Model], update_fields: tuple[str, ...] | None) -> list:
     fields = _insert_fields(model) if update_fields is None else _update_columns(update_fields)
     return [_preparer(field, inserting=update_fields is None) for field in fields]
 
 
-def _passes_through(field) -> bool:
-    target = field.target_field if isinstance(field, models.ForeignKey) else field
-    simple = isinstance(field, _PASSTHROUGH) and isinstance(target, _PASSTHROUGH)
-    return simple or (
-        isinstance(field, models.DateTimeField) and not (field.auto_now or field.auto_now_add)
-    )
-
-
 def _preparer(field, *, inserting: bool):
-    if _passes_through(field):
+    if passes_through(field):  # the value itself (core.prebuilt_sql)
         value_of = attrgetter(field.attname)
         return lambda obj, connection: value_of(obj)
     if inserting:

@@ -19,6 +19,7 @@ from functools import cache as memoized
 from django.conf import settings
 from django.core.cache import cache
 
+from core.redis_connections import redis_client
 from risk.facts import WINDOWS
 
 CONFIG_KEY = "risk:config"
@@ -145,11 +146,13 @@ return out
 
 class RedisVelocity:
     def __init__(self, url: str):
-        import redis
-
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._url = url
         self._record = self.client.register_script(_RECORD)
         self._key = cache.make_key
+
+    @property
+    def client(self):
+        return redis_client(self._url)  # this thread's connection (core.redis_connections)
 
     def record(self, tally: Tally, *, now) -> Reading:
         scopes = _scopes(tally)
@@ -157,7 +160,7 @@ class RedisVelocity:
         keys = [self._key(CONFIG_KEY), self._key(credit) if tally.credit else ""]
         keys += [self._key(base) for _, base in scopes]
         args = [_minute(now), tally.asset, tally.amount, tally.credit]
-        answer = self._record(keys=keys, args=args)
+        answer = self._record(keys=keys, args=args, client=self.client)
         token = None if answer[0] is None else answer[0].decode()  # "" is a token (no rules yet)
         reading = Reading(token=token, credit_today=int(answer[1]))
         for i, (scope, _) in enumerate(scopes):

@@ -14,6 +14,7 @@ from functools import cache
 
 from django.db import connection
 
+from core.prebuilt_sql import insert_values
 from trading.models import Instrument, Order
 
 
@@ -24,7 +25,7 @@ def order_insert_sequenced(*, order: Order) -> int:
         order.save(force_insert=True)
         return order.sequence
     fields = _insert_fields()
-    values = [f.get_db_prep_save(f.pre_save(order, True), connection) for f in fields]
+    values = insert_values(order, fields, connection)
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), [order.instrument_id, *values])
         (sequence,) = cursor.fetchone()

@@ -22,13 +22,15 @@ def batch_today_tile(today) -> dict:
     batches = SettlementBatch.objects.filter(business_date=today).order_by("-cycle")
     latest = batches.first()
     failed = SettlementBatch.objects.filter(state=SettlementBatch.State.FAILED).count()
+    collecting = batch_open_current()
+    past_cutoff = collecting is not None and collecting.business_date > today
     if latest is None:
-        value, hint = "none yet", "opens with the first trade"
+        value = "none"
+        hint = "no trade before today's cutoff" if past_cutoff else "opens with the first trade"
     else:
         value = latest.get_state_display()
         hint = f"#{latest.cycle}, cutoff {timezone.localtime(latest.cutoff):%H:%M}"
-    collecting = batch_open_current()
-    if collecting is not None and collecting.business_date > today:  # after today's cutoff
+    if past_cutoff:
         hint += f"; trades now go to {collecting.business_date} #{collecting.cycle}"
     return {
         "title": f"Batch {today}",

@@ -116,8 +116,10 @@ def test_after_the_cutoff_the_batch_tile_says_where_trades_go_now(
     tiles = {tile["title"]: tile for tile in settlement_tiles(None)}
 
     today = tomorrow - timedelta(days=1)
-    assert tiles[f"Batch {today}"]["value"] == "none yet"
-    assert f"trades now go to {tomorrow} #1" in tiles[f"Batch {today}"]["hint"]
+    assert tiles[f"Batch {today}"]["value"] == "none"
+    assert tiles[f"Batch {today}"]["hint"] == (
+        f"no trade before today's cutoff; trades now go to {tomorrow} #1"
+    )
 
 
 def test_the_settlement_group_imports_a_statement_and_resolves_a_break_in_the_console(

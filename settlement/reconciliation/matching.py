@@ -88,7 +88,7 @@ class _Run:
         self.cursor.execute(statement, list(params))
         return self.cursor.rowcount
 
-    # --- The two working sets -------------------------------------------------------------
+    # --- The working tables ---------------------------------------------------------------
 
     def tables_create(self, lines):
         zone = business_zone()

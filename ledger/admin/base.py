@@ -3,6 +3,7 @@ model admins, and actions that call a service per object and report domain error
 messages."""
 
 import uuid
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -32,6 +33,13 @@ def admin_link(obj, text=None) -> str:
     opts = obj._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, str(obj) if text is None else text)
+
+
+def changelist_link(model, text: str, **filters) -> str:
+    """A link to `model`'s list in the console, filtered by `filters` (its query string)."""
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), text)
 
 
 def parse_uuid(value) -> uuid.UUID | None:

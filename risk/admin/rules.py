@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from core.admin import ConsoleModelAdmin, ReadOnlyAdmin
 from core.errors import ApplicationError
-from ledger.admin.base import run_each
+from ledger.admin.base import changelist_link, run_each
 from risk.expressions import ExpressionInvalid, expression_compile
 from risk.facts import FACTS_SCHEMA
 from risk.models import Rule, RuleSet, RuleSetVersion
@@ -120,10 +120,8 @@ class RuleSetAdmin(ReadOnlyAdmin):
 
     @admin.display(description="versions")
     def versions(self, rule_set):
-        url = (
-            reverse("admin:risk_rulesetversion_changelist") + f"?rule_set__id__exact={rule_set.pk}"
-        )
-        return format_html('<a href="{}">{} version(s)</a>', url, rule_set.versions.count())
+        text = f"{rule_set.versions.count()} version(s)"
+        return changelist_link(RuleSetVersion, text, rule_set__id__exact=rule_set.pk)
 
     def has_draft_permission(self, request):
         return self.has_right(request, "draft")

@@ -7,12 +7,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 
 from core.admin import confirmation_page
 from core.errors import ApplicationError
 from core.money import format_grouped
-from ledger.admin.base import ReadOnlyLedgerAdmin, ReasonActionForm, run_each
+from ledger.admin.base import ReadOnlyLedgerAdmin, ReasonActionForm, changelist_link, run_each
 from settlement.models import BankStatement, Break, StatementLine, StatementMatch
 from settlement.reconciliation.breaks import (
     break_adjustment_propose,
@@ -40,12 +39,6 @@ def _line_text(line) -> str:
     """A line as staff read it: its amount in the currency's decimals, not minor units."""
     amount = format_grouped(line.amount, scale=_scale(line))
     return f"#{line.line_no} {line.value_date} {amount} {line.reference}".rstrip()
-
-
-def _filtered_changelist_link(model, text: str, **filters) -> str:
-    url = reverse(f"admin:settlement_{model._meta.model_name}_changelist")
-    query = "&".join(f"{key}={value}" for key, value in filters.items())
-    return format_html('<a href="{}?{}">{}</a>', url, query, text)
 
 
 @admin.register(BankStatement)
@@ -138,12 +131,12 @@ class BankStatementAdmin(ReadOnlyLedgerAdmin):
     def lines_link(self, statement):
         unmatched = statement.line_count - statement.matched_count
         text = f"all {statement.line_count:,} lines ({unmatched:,} not matched automatically)"
-        return _filtered_changelist_link(StatementLine, text, statement__id__exact=statement.pk)
+        return changelist_link(StatementLine, text, statement__id__exact=statement.pk)
 
     @admin.display(description="breaks")
     def breaks_link(self, statement):
         text = f"{self.open_breaks(statement):,} open breaks"
-        return _filtered_changelist_link(
+        return changelist_link(
             Break, text, statement__id__exact=statement.pk, status__exact=Break.Status.OPEN
         )
 

@@ -73,10 +73,6 @@ def latest_runs() -> dict[str, JobRun]:
     return latest
 
 
-def jobs_never_run() -> list[Job]:
-    return [job for job in jobs() if not JobRun.objects.filter(job=job.task).exists()]
-
-
 def job_run_now(*, name: str, acting_user, reason: str = "") -> JobRun:
     """Staff's "run now": the run is recorded and audited, then the job's task runs through
     Celery like a scheduled run (at once in the embedded default; on a worker when there is

@@ -3,7 +3,13 @@ import pytest
 from core.services import partner_create
 from ledger.assets import currency_assets_sync
 from ledger.models import Account, Asset
-from ledger.services import TransferRequest, account_open, house_accounts_ensure, transfer_create
+from ledger.services import (
+    TransferRequest,
+    account_open,
+    house_accounts_ensure,
+    ledger_apply,
+    transfer_create,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +64,18 @@ def make_partner_account(db):
         return account_open(partner=partner, asset=asset)
 
     return _make
+
+
+def origin_hold(debit, credit, amount, *, ref="order-1", origin="order", **fields):
+    """A hold placed through ledger_apply by `origin` (an order's, unless told) for its id
+    `ref`; `fields` are more of the TransferRequest's."""
+    request = TransferRequest(
+        debit_account_id=debit.pk,
+        credit_account_id=credit.pk,
+        amount=amount,
+        asset=debit.asset_id,
+        pending=True,
+        origin_ref=ref,
+        **fields,
+    )
+    return ledger_apply(origin=origin, transfers=[request]).transfers[0].transfer

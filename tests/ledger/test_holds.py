@@ -23,6 +23,7 @@ from ledger.services import (
     transfer_create,
 )
 from ledger.tasks import ledger_hold_events_deliver
+from tests.ledger.conftest import origin_hold
 
 ORDER, SETTLEMENT, RISK, STAFF = (
     Transfer.Origin.ORDER,
@@ -36,19 +37,6 @@ ORDER, SETTLEMENT, RISK, STAFF = (
 def funded(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 10_000)
     return alpha_usd, beta_usd
-
-
-def _order_hold(debit, credit, amount, *, ref="order-1", **kw) -> Transfer:
-    request = TransferRequest(
-        debit_account_id=debit.pk,
-        credit_account_id=credit.pk,
-        amount=amount,
-        asset=debit.asset_id,
-        pending=True,
-        origin_ref=ref,
-        **kw,
-    )
-    return ledger_apply(origin=ORDER, transfers=[request]).transfers[0].transfer
 
 
 def _totals(account) -> tuple[int, int, int, int]:
@@ -70,7 +58,7 @@ def _clean():
 
 def test_a_hold_records_the_origin_that_placed_it(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000, ref="ord-42")
+    hold = origin_hold(alpha, beta, 1_000, ref="ord-42")
     hold.refresh_from_db()
     assert (hold.origin, hold.origin_ref, hold.status) == ("order", "ord-42", "pending")
     assert list(holds_by_origin(origin=ORDER, origin_ref="ord-42")) == [hold]
@@ -81,15 +69,15 @@ def test_an_orders_hold_never_expires_by_itself(funded):
     alpha, beta = funded
     before = Transfer.objects.count()
     with pytest.raises(errors.OrderHoldTimeout) as refused:
-        _order_hold(alpha, beta, 1_000, timeout_seconds=60)
+        origin_hold(alpha, beta, 1_000, timeout_seconds=60)
     assert "timeout_seconds" in refused.value.details
     assert Transfer.objects.count() == before
-    assert _order_hold(alpha, beta, 1_000).expires_at is None
+    assert origin_hold(alpha, beta, 1_000).expires_at is None
 
 
 def test_the_partner_cannot_post_or_void_a_hold_it_did_not_place(funded, partner):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000, ref="ord-7")
+    hold = origin_hold(alpha, beta, 1_000, ref="ord-7")
     for release in (pending_transfer_void, pending_transfer_post):
         with pytest.raises(errors.HoldOwnedElsewhere) as refused:
             release(pending_id=hold.pk, partner=partner)
@@ -103,8 +91,8 @@ def test_the_partner_cannot_post_or_void_a_hold_it_did_not_place(funded, partner
 
 def test_settlement_and_staff_may_release_any_hold(funded):
     alpha, beta = funded
-    settled = pending_transfer_post(pending_id=_order_hold(alpha, beta, 300).pk, origin=SETTLEMENT)
-    voided = pending_transfer_void(pending_id=_order_hold(alpha, beta, 200).pk, origin=STAFF)
+    settled = pending_transfer_post(pending_id=origin_hold(alpha, beta, 300).pk, origin=SETTLEMENT)
+    voided = pending_transfer_void(pending_id=origin_hold(alpha, beta, 200).pk, origin=STAFF)
     assert (settled.origin, voided.origin) == ("settlement", "staff")
     assert _totals(alpha) == (0, 300, 0, 10_000)
     assert _clean()
@@ -129,7 +117,7 @@ def test_a_partners_own_hold_is_still_its_own_to_release(funded, partner):
 
 def test_a_replay_from_another_origin_is_a_conflict(funded, partner):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 100)
+    hold = origin_hold(alpha, beta, 100)
     same = TransferRequest(
         id=hold.pk,
         debit_account_id=alpha.pk,
@@ -149,7 +137,7 @@ def test_a_replay_from_another_origin_is_a_conflict(funded, partner):
 
 def test_shrinking_a_hold_releases_only_what_it_no_longer_needs(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000, ref="ord-9")
+    hold = origin_hold(alpha, beta, 1_000, ref="ord-9")
     change = pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER)
     hold.refresh_from_db()
     successor = change.successor
@@ -170,7 +158,7 @@ def test_filled_in_part_then_cancelled_keeps_only_what_fills_consumed(funded):
     """The order holds 1,000, fills consume 400, the rest is cancelled: 600 comes back at
     once, and settlement later posts exactly the 400 still held."""
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     kept = pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER).successor
     alpha.refresh_from_db()
     assert alpha.available_balance == 9_600
@@ -186,7 +174,7 @@ def test_filled_in_part_then_cancelled_keeps_only_what_fills_consumed(funded):
 def test_a_partial_post_may_keep_the_rest_held(funded):
     """Settlement posts what a fill consumed while the order stays open."""
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     applied = ledger_apply(
         origin=SETTLEMENT,
         hold_operations=[
@@ -206,7 +194,7 @@ def test_a_partial_post_may_keep_the_rest_held(funded):
 @pytest.mark.parametrize("keep", [0, -1, 1_000, 1_001])
 def test_a_shrink_must_release_something_and_keep_something(funded, keep):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     before = Transfer.objects.count(), _totals(alpha)
     with pytest.raises(errors.KeepNotLessThanHeld):
         pending_transfer_shrink(pending_id=hold.pk, keep=keep, origin=ORDER)
@@ -215,7 +203,7 @@ def test_a_shrink_must_release_something_and_keep_something(funded, keep):
 
 def test_a_post_cannot_keep_more_than_it_leaves(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     op = HoldOperation(pending_id=hold.pk, action=HoldOperation.POST, amount=600, keep=401)
     with pytest.raises(errors.KeepNotLessThanHeld):
         ledger_apply(origin=SETTLEMENT, hold_operations=[op])
@@ -224,7 +212,7 @@ def test_a_post_cannot_keep_more_than_it_leaves(funded):
 
 def test_a_hold_shrinks_once_and_a_replay_returns_the_same_change(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     ids = {"transfer_id": uuid.uuid4(), "successor_id": uuid.uuid4()}
     first = pending_transfer_shrink(pending_id=hold.pk, keep=250, origin=ORDER, **ids)
     rows = Transfer.objects.count(), Entry.objects.count(), HoldEvent.objects.count()
@@ -244,7 +232,7 @@ def test_a_hold_on_a_frozen_account_can_still_shrink(funded, staff_user):
     from ledger.services import account_freeze
 
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     account_freeze(account=alpha, acting_user=staff_user)
     pending_transfer_shrink(pending_id=hold.pk, keep=100, origin=ORDER)
     assert _totals(alpha) == (100, 0, 0, 10_000)
@@ -252,7 +240,7 @@ def test_a_hold_on_a_frozen_account_can_still_shrink(funded, staff_user):
 
 def test_the_checker_finds_a_successor_that_keeps_more_than_its_hold(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     successor = pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER).successor
     Transfer.objects.filter(pk=successor.pk).update(amount=1_000)  # tampered
     found = {v["check"] for v in ledger_invariants_violations()}
@@ -264,7 +252,7 @@ def test_the_checker_finds_a_successor_that_keeps_more_than_its_hold(funded):
 
 def test_ledger_apply_releases_then_spends_in_one_transaction_locking_once(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 10_000)
+    hold = origin_hold(alpha, beta, 10_000)
     spend = TransferRequest(
         debit_account_id=alpha.pk, credit_account_id=beta.pk, amount=10_000, asset="USD"
     )
@@ -285,7 +273,7 @@ def test_ledger_apply_releases_then_spends_in_one_transaction_locking_once(funde
 
 def test_ledger_apply_is_all_or_nothing(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     too_much = TransferRequest(
         debit_account_id=alpha.pk, credit_account_id=beta.pk, amount=10_001, asset="USD"
     )
@@ -303,7 +291,7 @@ def test_ledger_apply_is_all_or_nothing(funded):
 
 def test_ledger_apply_refuses_the_same_hold_twice(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
+    hold = origin_hold(alpha, beta, 1_000)
     void = HoldOperation(pending_id=hold.pk, action=HoldOperation.VOID)
     with pytest.raises(errors.PendingAlreadyResolved):
         ledger_apply(origin=ORDER, hold_operations=[void, void])
@@ -329,7 +317,7 @@ def test_the_origin_is_told_once_of_each_change_after_commit(
     other = []
     hold_changed.register(origin=RISK, callback=other.append)
     try:
-        hold = _order_hold(alpha_usd, beta_usd, 1_000, ref="ord-5")
+        hold = origin_hold(alpha_usd, beta_usd, 1_000, ref="ord-5")
         assert order_events == []  # placing a hold is not a change of it
         with transaction.atomic():
             kept = pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER).successor
@@ -355,7 +343,7 @@ def test_the_origin_is_told_once_of_each_change_after_commit(
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_change_tells_nobody(alpha_usd, beta_usd, fund, order_events):
     fund(alpha_usd, 10_000)
-    hold = _order_hold(alpha_usd, beta_usd, 1_000)
+    hold = origin_hold(alpha_usd, beta_usd, 1_000)
 
     class Undo(Exception):
         pass
@@ -381,7 +369,7 @@ def test_an_event_a_callback_failed_on_is_delivered_again(alpha_usd, beta_usd, f
 
     hold_changed.register(origin=ORDER, callback=flaky)
     try:
-        hold = _order_hold(alpha_usd, beta_usd, 1_000)
+        hold = origin_hold(alpha_usd, beta_usd, 1_000)
         pending_transfer_void(pending_id=hold.pk, origin=ORDER)
         (event,) = HoldEvent.objects.all()
         assert event.delivered_at is None and seen == []
@@ -398,7 +386,7 @@ def test_an_event_a_callback_failed_on_is_delivered_again(alpha_usd, beta_usd, f
 
 def test_the_api_refuses_to_release_an_orders_hold_and_names_its_holder(partner_api, funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000, ref="ord-77")
+    hold = origin_hold(alpha, beta, 1_000, ref="ord-77")
     for action in ("void", "post"):
         response = partner_api.post(
             f"/api/v1/ledger/transfers/{hold.pk}/{action}/", {}, format="json"
@@ -439,8 +427,8 @@ def test_a_hold_placed_through_the_api_is_released_through_it(partner_api, funde
 
 def test_the_checker_finds_an_event_that_names_the_wrong_change(funded):
     alpha, beta = funded
-    hold = _order_hold(alpha, beta, 1_000)
-    other = _order_hold(alpha, beta, 500, ref="ord-2")
+    hold = origin_hold(alpha, beta, 1_000)
+    other = origin_hold(alpha, beta, 500, ref="ord-2")
     pending_transfer_shrink(pending_id=hold.pk, keep=400, origin=ORDER)
     assert _clean()
     HoldEvent.objects.filter(hold=hold).update(hold=other)  # tampered
@@ -464,7 +452,7 @@ def test_a_many_callback_gets_a_deliverys_events_at_once_and_a_failure_keeps_the
 
     hold_changed.register(origin=ORDER, callback=many, batch=True)
     try:
-        holds = [_order_hold(alpha_usd, beta_usd, 100, ref=f"ord-m{n}") for n in range(3)]
+        holds = [origin_hold(alpha_usd, beta_usd, 100, ref=f"ord-m{n}") for n in range(3)]
         voids = [HoldOperation(pending_id=h.pk, action=HoldOperation.VOID) for h in holds]
         ledger_apply(origin=ORDER, hold_operations=voids)
         assert batches == [] and HoldEvent.objects.filter(delivered_at__isnull=True).count() == 3

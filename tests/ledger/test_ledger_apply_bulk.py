@@ -23,28 +23,21 @@ from ledger.services import (
     ledger_apply_bulk,
     pending_transfer_void,
 )
+from tests.ledger.conftest import origin_hold
 
 ORDER, SETTLEMENT, RISK = Transfer.Origin.ORDER, Transfer.Origin.SETTLEMENT, Transfer.Origin.RISK
 VOID = HoldOperation.VOID
 
 
-def _hold(debit, credit, amount, *, ref, origin=ORDER) -> Transfer:
-    request = TransferRequest(
-        debit_account_id=debit.pk,
-        credit_account_id=credit.pk,
-        amount=amount,
-        asset=debit.asset_id,
-        pending=True,
-        origin_ref=ref,
-        metadata={"placed": ref},
-    )
-    return ledger_apply(origin=origin, transfers=[request]).transfers[0].transfer
-
-
 @pytest.fixture
 def holds(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 10_000)
-    return [_hold(alpha_usd, beta_usd, amount, ref=f"o{amount}") for amount in (1_000, 500, 300)]
+    return [
+        origin_hold(
+            alpha_usd, beta_usd, amount, ref=f"o{amount}", metadata={"placed": f"o{amount}"}
+        )
+        for amount in (1_000, 500, 300)
+    ]
 
 
 def _snapshot():
@@ -205,7 +198,7 @@ def test_a_transfer_refused_for_funds_undoes_the_releases_before_it(holds, alpha
 
 def test_an_origin_releases_only_its_own_holds(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 1_000)
-    risks = _hold(alpha_usd, beta_usd, 100, ref="r1", origin=RISK)
+    risks = origin_hold(alpha_usd, beta_usd, 100, ref="r1", origin=RISK)
     with pytest.raises(errors.HoldOwnedElsewhere):
         ledger_apply_bulk(
             origin=ORDER, hold_operations=[HoldOperation(pending_id=risks.pk, action=VOID)]
@@ -245,7 +238,7 @@ def test_a_transfer_id_given_again_is_a_replay(alpha_usd, beta_usd, fund):
 @pytest.mark.django_db(transaction=True)
 def test_the_hold_events_are_delivered_on_commit_as_one_set(alpha_usd, beta_usd, fund):
     fund(alpha_usd, 10_000)
-    placed = [_hold(alpha_usd, beta_usd, 100, ref=f"o{n}") for n in range(4)]
+    placed = [origin_hold(alpha_usd, beta_usd, 100, ref=f"o{n}") for n in range(4)]
     calls = []
     hold_changed.register(origin=ORDER, callback=calls.append, batch=True)
     try:

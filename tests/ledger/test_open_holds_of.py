@@ -4,31 +4,20 @@ for a set of refs at once (settlement asks for a chunk's 500 orders)."""
 import pytest
 
 from ledger.selectors import holds_by_origin, open_holds_of
-from ledger.services import HoldOperation, TransferRequest, ledger_apply
+from ledger.services import HoldOperation, ledger_apply
+from tests.ledger.conftest import origin_hold
 
 pytestmark = pytest.mark.django_db
-
-
-def _hold(alpha, beta, ref, *, origin="order", amount=100):
-    request = TransferRequest(
-        debit_account_id=alpha.pk,
-        credit_account_id=beta.pk,
-        amount=amount,
-        asset="USD",
-        pending=True,
-        origin_ref=ref,
-    )
-    return ledger_apply(origin=origin, transfers=[request]).transfers[0].transfer
 
 
 def test_each_ref_gets_its_open_hold_and_resolved_or_foreign_holds_are_left_out(
     alpha_usd, beta_usd, fund
 ):
     fund(alpha_usd, 10_000)
-    kept = _hold(alpha_usd, beta_usd, "o1", amount=300)
-    voided = _hold(alpha_usd, beta_usd, "o2")
-    shrunk = _hold(alpha_usd, beta_usd, "o3", amount=500)
-    _hold(alpha_usd, beta_usd, "o4", origin="partner_api")  # another origin's ref
+    kept = origin_hold(alpha_usd, beta_usd, 300, ref="o1")
+    voided = origin_hold(alpha_usd, beta_usd, 100, ref="o2")
+    shrunk = origin_hold(alpha_usd, beta_usd, 500, ref="o3")
+    origin_hold(alpha_usd, beta_usd, 100, ref="o4", origin="partner_api")  # another origin's ref
     changes = ledger_apply(
         origin="settlement",
         hold_operations=[
@@ -54,7 +43,7 @@ def test_many_refs_are_read_through_the_origin_index(alpha_usd, beta_usd, fund):
     from django.db import connection, transaction
 
     fund(alpha_usd, 10_000)
-    held = _hold(alpha_usd, beta_usd, "o7")
+    held = origin_hold(alpha_usd, beta_usd, 100, ref="o7")
     refs = [f"none-{n}" for n in range(150)] + ["o7"]
     statements = []
 

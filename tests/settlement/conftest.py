@@ -8,7 +8,7 @@ import time_machine
 
 from settlement.services.windows import business_zone
 from tests.trading.conftest import account_funded, acme, currencies, fund  # noqa: F401
-from trading.services.orders import order_place
+from tests.trading.matcher_support import place  # noqa: F401 - settlement's tests import it here
 
 
 @pytest.fixture(autouse=True)
@@ -34,16 +34,3 @@ def business_time(settings):
     yield travel
     for traveller in reversed(travels):
         traveller.stop()
-
-
-def place(partner, instrument, *, cid, side, price, quantity):
-    return order_place(
-        partner=partner,
-        instrument=instrument,
-        client_order_id=cid,
-        side=side,
-        type="limit",
-        time_in_force="gtc",
-        price=price,
-        quantity=quantity,
-    ).order
